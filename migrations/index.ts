@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as core from './0001_core.ts';
+
+/** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
+export const migrations: Record<string, Migration> = {
+  '0001_core': core,
+};

@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting Custos reads, validated once at start-up. A bad value stops the process with a
+ * message naming the variable, so nothing ever runs half-configured.
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const postgresUrl = optionalString.refine(
+  (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+  'must be a postgres:// or postgresql:// URL',
+);
+
+const masterKey = optionalString.refine(
+  (v) => v === undefined || Buffer.from(v, 'base64').length === 32,
+  'must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)',
+);
+
+export const configSchema = z
+  .object({
+    DATABASE_URL: postgresUrl,
+    DATABASE_APP_URL: postgresUrl,
+    CUSTOS_DATA_DIR: z.string().default('./data'),
+    CUSTOS_MASTER_KEY: masterKey,
+    CUSTOS_MASTER_KEY_PREVIOUS: masterKey,
+    PORT: z.coerce.number().int('must be a whole number').min(0).max(65535).default(3000),
+    HOST: z.string().default('127.0.0.1'),
+    CUSTOS_PUBLIC_URL: optionalString.refine(
+      (v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v),
+      'must be an http:// or https:// URL',
+    ),
+    SMTP_URL: optionalString.refine(
+      (v) => v === undefined || /^smtps?:\/\//.test(v),
+      'must be an smtp:// or smtps:// URL',
+    ),
+    SMTP_FROM: z.string().default('Custos <no-reply@custos.invalid>'),
+    TLS_CERT_FILE: optionalString,
+    TLS_KEY_FILE: optionalString,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  })
+  .superRefine((c, ctx) => {
+    if (Boolean(c.TLS_CERT_FILE) !== Boolean(c.TLS_KEY_FILE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'],
+        message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together',
+      });
+    }
+    if (c.DATABASE_APP_URL && !c.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_APP_URL'], message: 'needs DATABASE_URL as well' });
+    }
+  });
+
+export type RawConfig = z.input<typeof configSchema>;
+
+export interface Config {
+  databaseUrl?: string;
+  databaseAppUrl?: string;
+  dataDir: string;
+  masterKey?: string;
+  masterKeyPrevious?: string;
+  port: number;
+  host: string;
+  publicUrl: string;
+  smtpUrl?: string;
+  smtpFrom: string;
+  tls?: { certFile: string; keyFile: string };
+  logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
+  rateLimitPerMinute: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { setting: string; reason: string }[]) {
+    super(
+      'Invalid configuration:\n' + problems.map((p) => `  ${p.setting}: ${p.reason}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads configuration from an environment-like object; throws ConfigError naming each bad setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ setting: String(i.path[0] ?? 'config'), reason: i.message })),
+    );
+  }
+  const c = parsed.data;
+  const scheme = c.TLS_CERT_FILE ? 'https' : 'http';
+  const shownHost = c.HOST === '0.0.0.0' || c.HOST === '::' ? 'localhost' : c.HOST;
+  return {
+    databaseUrl: c.DATABASE_URL,
+    databaseAppUrl: c.DATABASE_APP_URL,
+    dataDir: path.resolve(c.CUSTOS_DATA_DIR),
+    masterKey: c.CUSTOS_MASTER_KEY,
+    masterKeyPrevious: c.CUSTOS_MASTER_KEY_PREVIOUS,
+    port: c.PORT,
+    host: c.HOST,
+    publicUrl: (c.CUSTOS_PUBLIC_URL ?? `${scheme}://${shownHost}:${c.PORT}`).replace(/\/$/, ''),
+    smtpUrl: c.SMTP_URL,
+    smtpFrom: c.SMTP_FROM,
+    tls: c.TLS_CERT_FILE && c.TLS_KEY_FILE ? { certFile: c.TLS_CERT_FILE, keyFile: c.TLS_KEY_FILE } : undefined,
+    logLevel: c.LOG_LEVEL,
+    rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+  };
+}

@@ -1,0 +1,45 @@
+import crypto from 'node:crypto';
+
+/**
+ * AES-256-GCM with a random 96-bit nonce. Associated data binds a ciphertext to where it belongs
+ * (tenant, column, key purpose), so a value copied into another row or tenant fails to open
+ * instead of decrypting into the wrong place.
+ */
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class DecryptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecryptionError';
+  }
+}
+
+export function aeadSeal(key: Buffer, plaintext: Buffer, associatedData: string): Buffer {
+  if (key.length !== 32) throw new Error('AES-256-GCM needs a 32-byte key');
+  const iv = crypto.randomBytes(IV_BYTES);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]);
+}
+
+export function aeadOpen(key: Buffer, sealed: Buffer, associatedData: string): Buffer {
+  if (sealed.length < IV_BYTES + TAG_BYTES) throw new DecryptionError('ciphertext is truncated');
+  const iv = sealed.subarray(0, IV_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const body = sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(body), decipher.final()]);
+  } catch {
+    throw new DecryptionError('authentication failed: wrong key or the ciphertext was altered');
+  }
+}
+
+/** Short, stable, non-secret identifier of a key, so ciphertexts can say which key made them. */
+export function keyId(key: Buffer): string {
+  return crypto.createHash('sha256').update('custos-key-id\0').update(key).digest('hex').slice(0, 16);
+}

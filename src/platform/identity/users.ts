@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { recordAudit } from '../audit/audit-writer.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import type { TenantScope } from '../tenancy/tenant-scope.ts';
+import { newSecret } from './tokens.ts';
+
+export const INVITATION_TTL_HOURS = 72;
+
+export const inviteUserSchema = z.object({
+  email: z.string().trim().toLowerCase().pipe(z.email({ error: 'must be an email address' })).refine((v) => v.length <= 254, 'must be at most 254 characters'),
+  displayName: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+  role: z.enum(['admin', 'member']).default('member'),
+});
+export type InviteUserInput = z.input<typeof inviteUserSchema>;
+
+export interface User {
+  id: string;
+  email: string;
+  displayName: string | null;
+  role: string;
+  status: string;
+  createdAt: string;
+}
+
+export interface Invitation {
+  userId: string;
+  /** The one-time link; shown once, only its hash is stored. */
+  inviteUrl: string;
+  expiresAt: string;
+}
+
+/** Turns zod issues into field problems for a 400 that names each field and its reason. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ValidationError(
+      parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', reason: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Invites someone into the scope's organisation: the user row (email sealed, blind-indexed for
+ * sign-in), a single-use invitation that expires in 72 hours, and the audit entry — all in the
+ * caller's transaction. Sending the email is the caller's choice (see mail).
+ */
+export async function inviteUser(scope: TenantScope, input: InviteUserInput, publicUrl: string): Promise<Invitation> {
+  const { email, displayName, role } = parseOrThrow(inviteUserSchema, input);
+  const { trx, cipher, tenantId } = scope;
+  const emailIndex = cipher.blindIndex('users.email', email);
+  const existing = await trx.selectFrom('users').select('id').where('email_bidx', '=', emailIndex).executeTakeFirst();
+  if (existing) throw new ConflictError('a user with this email already belongs to the organisation');
+
+  const user = await trx
+    .insertInto('users')
+    .values({
+      tenant_id: tenantId,
+      email_enc: cipher.seal('users.email', email),
+      email_bidx: emailIndex,
+      display_name_enc: cipher.sealOptional('users.display_name', displayName),
+      role,
+      status: 'invited',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const { secret, hash } = newSecret();
+  const expiresAt = new Date(Date.now() + INVITATION_TTL_HOURS * 3600_000);
+  await trx
+    .insertInto('invitations')
+    .values({ tenant_id: tenantId, user_id: user.id, token_hash: hash, expires_at: expiresAt })
+    .execute();
+  await recordAudit(scope, {
+    action: 'user.invited',
+    target: { type: 'user', id: user.id },
+    changes: { email: { personal: true }, ...(displayName ? { displayName: { personal: true } } : {}), role: { after: role }, status: { after: 'invited' } },
+  });
+  return { userId: user.id, inviteUrl: `${publicUrl}/invite/${secret}`, expiresAt: expiresAt.toISOString() };
+}
+
+function toUser(scope: TenantScope, row: { id: string; email_enc: string; display_name_enc: string | null; role: string; status: string; created_at: Date }): User {
+  return {
+    id: row.id,
+    email: scope.cipher.open('users.email', row.email_enc),
+    displayName: scope.cipher.openOptional('users.display_name', row.display_name_enc),
+    role: row.role,
+    status: row.status,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+const USER_COLUMNS = ['id', 'email_enc', 'display_name_enc', 'role', 'status', 'created_at'] as const;
+
+export async function listUsers(scope: TenantScope): Promise<User[]> {
+  const rows = await scope.trx.selectFrom('users').select(USER_COLUMNS).orderBy('created_at').execute();
+  return rows.map((row) => toUser(scope, row));
+}
+
+export async function getUser(scope: TenantScope, id: string): Promise<User> {
+  const row = await scope.trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError('user');
+  return toUser(scope, row);
+}
+
+/** Exact-match lookup through the blind index; the email itself is never compared in SQL. */
+export async function findUserByEmail(scope: TenantScope, email: string): Promise<User | undefined> {
+  const row = await scope.trx
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('email_bidx', '=', scope.cipher.blindIndex('users.email', email))
+    .executeTakeFirst();
+  return row ? toUser(scope, row) : undefined;
+}

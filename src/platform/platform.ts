@@ -1,0 +1,91 @@
+import type { Transporter } from 'nodemailer';
+import type { Config } from './config/config.ts';
+import { loadMasterKeyring, type MasterKeySource } from './crypto/master-key.ts';
+import { TenantKeyService } from './crypto/tenant-keys.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { JobQueue } from './jobs/queue.ts';
+import { createLogger, type Logger } from './logging/logger.ts';
+import { createTransport, mailJob } from './mail/mail.ts';
+import { SYSTEM_ACTOR, systemMeta, withTenant, type TenantContext, type TenantScope } from './tenancy/tenant-scope.ts';
+
+/**
+ * The shared core every product is handed: database handles, keys, queue, mail, logger.
+ * Built once per process; products receive it and never build their own.
+ */
+export interface Platform {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  masterKey: MasterKeySource;
+  keys: TenantKeyService;
+  queue: JobQueue;
+  mailTransport: Transporter | undefined;
+  /** One transaction as the application role, scoped to one tenant (see withTenant). */
+  inTenant<T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  logger?: Logger;
+  /** Run queued jobs in this process (servers do; one-shot CLI commands only enqueue). */
+  runWorkers?: boolean;
+  pollingIntervalSeconds?: number;
+  poolSize?: number;
+}
+
+export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const masterKey = loadMasterKeyring({
+    dataDir: config.dataDir,
+    masterKey: config.masterKey,
+    masterKeyPrevious: config.masterKeyPrevious,
+    warn: (message) => logger.warn(message),
+  });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    databaseAppUrl: config.databaseAppUrl,
+    pgliteDir: config.databaseUrl ? undefined : `${config.dataDir}/pglite`,
+    poolSize: options.poolSize,
+  });
+  try {
+    await migrateToLatest(db.owner);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const keys = new TenantKeyService(masterKey.keyring);
+  const queue = new JobQueue(db, logger);
+  const mailTransport = createTransport(config.smtpUrl);
+  const inTenant = <T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>) =>
+    withTenant(db.app, keys, context, work);
+
+  await queue.define(
+    mailJob({
+      transport: mailTransport,
+      from: config.smtpFrom,
+      logger,
+      openSealed: (tenantId, sealed) =>
+        inTenant({ tenantId, actor: SYSTEM_ACTOR, meta: systemMeta('mail') }, async (scope) =>
+          scope.cipher.open('mail.message', sealed),
+        ),
+    }),
+    { work: options.runWorkers ?? false, pollingIntervalSeconds: options.pollingIntervalSeconds },
+  );
+
+  return {
+    config,
+    logger,
+    db,
+    masterKey,
+    keys,
+    queue,
+    mailTransport,
+    inTenant,
+    async close() {
+      await queue.stop();
+      mailTransport?.close();
+      await db.close();
+    },
+  };
+}
