@@ -32,6 +32,8 @@ export interface PlatformOptions {
   runWorkers?: boolean;
   pollingIntervalSeconds?: number;
   poolSize?: number;
+  /** An already opened database (tests hand in a clone of a migrated template). */
+  database?: Database;
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
@@ -42,7 +44,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     masterKeyPrevious: config.masterKeyPrevious,
     warn: (message) => logger.warn(message),
   });
-  const db = await openDatabase({
+  const db = options.database ?? await openDatabase({
     databaseUrl: config.databaseUrl,
     databaseAppUrl: config.databaseAppUrl,
     pgliteDir: config.databaseUrl ? undefined : `${config.dataDir}/pglite`,

@@ -20,6 +20,8 @@ export interface Database {
   /** How the job queue reaches the same database. */
   queueConnection: { connectionString: string } | { db: ReturnType<PgliteGate['asBossDb']> };
   close(): Promise<void>;
+  /** Embedded only: the whole database as a tarball (test templates). */
+  dump?: () => Promise<Blob>;
 }
 
 export interface OpenDatabaseOptions {
@@ -29,11 +31,13 @@ export interface OpenDatabaseOptions {
   pgliteDir?: string;
   /** Pool size per handle on PostgreSQL. */
   poolSize?: number;
+  /** A dumped embedded database to start from (tests start from a migrated template). */
+  pgliteTemplate?: Blob;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
-  return openPglite(options.pgliteDir);
+  return openPglite(options.pgliteDir, options.pgliteTemplate);
 }
 
 /** Where the application role connects when no DATABASE_APP_URL is given: same server, role custos_app. */
@@ -65,9 +69,9 @@ function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): Databa
   };
 }
 
-async function openPglite(dir: string | undefined): Promise<Database> {
+async function openPglite(dir: string | undefined, template?: Blob): Promise<Database> {
   if (dir) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(dir ? { dataDir: dir } : {});
+  const pglite = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), ...(template ? { loadDataDir: template } : {}) });
   const gate = new PgliteGate(pglite);
   // The embedded database has one (superuser) connection, so the app handle switches to the
   // unprivileged role for every use and back afterwards. The role must exist: migrations create it.
@@ -77,6 +81,7 @@ async function openPglite(dir: string | undefined): Promise<Database> {
     owner: new Kysely<DB>({ dialect: new PgliteDialect(gate) }),
     app: new Kysely<DB>({ dialect: new PgliteDialect(gate, appSession) }),
     queueConnection: { db: gate.asBossDb() },
+    dump: () => gate.run(() => pglite.dumpDataDir('none')),
     async close() {
       await gate.run(() => pglite.close());
     },

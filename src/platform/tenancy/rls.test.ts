@@ -1,0 +1,127 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
+import { asSystem, createTestOrganisation, type TestOrganisation } from '../../../test/factories.ts';
+import { APP_ROLE } from '../db/roles.ts';
+import { inviteUser } from '../identity/users.ts';
+
+/** Tables that hold no customer data: the migrator's own bookkeeping. */
+const NOT_CUSTOMER_DATA = new Set(['kysely_migration', 'kysely_migration_lock']);
+/** The tenant column of each table; every other table must have `tenant_id`. */
+const TENANT_COLUMN: Record<string, string> = { organisations: 'id' };
+
+let platform: TestPlatform;
+let a: TestOrganisation;
+let b: TestOrganisation;
+let tables: string[];
+
+beforeAll(async () => {
+  platform = await startTestPlatform({ poolSize: 1 });
+  a = await createTestOrganisation(platform);
+  b = await createTestOrganisation(platform);
+  // Give both tenants rows in every table they can hold.
+  for (const org of [a, b]) {
+    await asSystem(platform, org.id, (scope) => inviteUser(scope, { email: `colleague@${org.id}.example.test` }, 'http://x'));
+  }
+  const result = await sql<{ relname: string }>`
+    select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1`.execute(platform.db.owner);
+  tables = result.rows.map((r) => r.relname).filter((t) => !NOT_CUSTOMER_DATA.has(t));
+});
+
+afterAll(async () => platform?.close());
+
+describe('row-level security over every customer table', () => {
+  it('finds the customer tables in the catalogue', () => {
+    expect(tables).toEqual(expect.arrayContaining(['organisations', 'users', 'audit_events', 'api_tokens']));
+  });
+
+  it('has RLS enabled and forced, a tenant column and a policy on each table', async () => {
+    const result = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean; policies: number }>`
+      select c.relname, c.relrowsecurity, c.relforcerowsecurity,
+             (select count(*) from pg_policy p where p.polrelid = c.oid)::int as policies
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'public' and c.relkind in ('r', 'p')`.execute(platform.db.owner);
+    for (const table of tables) {
+      const row = result.rows.find((r) => r.relname === table);
+      expect({ table, rls: row?.relrowsecurity, forced: row?.relforcerowsecurity, hasPolicy: (row?.policies ?? 0) > 0 })
+        .toEqual({ table, rls: true, forced: true, hasPolicy: true });
+      const column = TENANT_COLUMN[table] ?? 'tenant_id';
+      const columns = await sql<{ column_name: string }>`
+        select column_name from information_schema.columns where table_schema = 'public' and table_name = ${table}`.execute(platform.db.owner);
+      expect(columns.rows.map((c) => c.column_name), `${table} has ${column}`).toContain(column);
+    }
+  });
+
+  it("shows tenant A none of tenant B's rows in a raw SELECT * of any table", async () => {
+    for (const table of tables) {
+      const column = TENANT_COLUMN[table] ?? 'tenant_id';
+      const seen = await asSystem(platform, a.id, async (scope) =>
+        (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(scope.trx)).rows,
+      );
+      expect(seen.length, `${table} shows A its own rows`).toBeGreaterThan(0);
+      expect(seen.filter((row) => row[column] !== a.id), `${table} hides other tenants`).toEqual([]);
+      const ownerCount = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${sql.ref(column)} = ${b.id}`.execute(platform.db.owner);
+      expect(ownerCount.rows[0]!.n, `${table} does hold rows of B`).toBeGreaterThan(0);
+    }
+  });
+
+  it('shows nothing at all when no tenant is set', async () => {
+    for (const table of tables) {
+      const rows = await platform.db.app.transaction().execute(async (trx) =>
+        (await sql`select * from ${sql.table(table)}`.execute(trx)).rows,
+      );
+      expect(rows, table).toEqual([]);
+    }
+  });
+
+  it("refuses to write a row into another tenant from A's transaction", async () => {
+    await expect(
+      asSystem(platform, a.id, (scope) =>
+        scope.trx.insertInto('users').values({ tenant_id: b.id, email_enc: 'x', email_bidx: 'planted', role: 'admin' }).execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    const planted = await platform.db.owner.selectFrom('users').select('id').where('email_bidx', '=', 'planted').execute();
+    expect(planted).toEqual([]);
+  });
+
+  it('cannot update or delete another tenant by id either', async () => {
+    const result = await asSystem(platform, a.id, (scope) =>
+      scope.trx.updateTable('users').set({ role: 'admin' }).where('tenant_id', '=', b.id).executeTakeFirst(),
+    );
+    expect(Number(result.numUpdatedRows)).toBe(0);
+  });
+
+  it('never leaves the tenant on the pooled connection for the next transaction', async () => {
+    await asSystem(platform, a.id, async (scope) => {
+      const set = await sql<{ t: string }>`select current_setting('app.tenant_id', true) as t`.execute(scope.trx);
+      expect(set.rows[0]!.t).toBe(a.id);
+    });
+    // The pool has one connection, so this runs on the very connection A just used.
+    const after = await platform.db.app.transaction().execute(async (trx) => ({
+      tenant: (await sql<{ t: string | null }>`select current_setting('app.tenant_id', true) as t`.execute(trx)).rows[0]!.t,
+      users: (await trx.selectFrom('users').select('id').execute()).length,
+    }));
+    expect(after.tenant ?? '').toBe('');
+    expect(after.users).toBe(0);
+  });
+
+  it('runs the application as a role that owns nothing and cannot bypass RLS', async () => {
+    const role = await sql<{ rolsuper: boolean; rolbypassrls: boolean }>`
+      select rolsuper, rolbypassrls from pg_roles where rolname = ${APP_ROLE}`.execute(platform.db.owner);
+    expect(role.rows[0]).toEqual({ rolsuper: false, rolbypassrls: false });
+    const owned = await sql<{ n: number }>`select count(*)::int as n from pg_tables where tableowner = ${APP_ROLE}`.execute(platform.db.owner);
+    expect(owned.rows[0]!.n).toBe(0);
+    const current = await platform.db.app.transaction().execute(async (trx) => (await sql<{ u: string }>`select current_user as u`.execute(trx)).rows[0]!.u);
+    expect(current).toBe(APP_ROLE);
+  });
+
+  it('lets the application role only append to the audit trail', async () => {
+    await expect(
+      asSystem(platform, a.id, (scope) => scope.trx.updateTable('audit_events').set({ action: 'x.y' }).execute()),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      asSystem(platform, a.id, (scope) => scope.trx.deleteFrom('audit_events').execute()),
+    ).rejects.toThrow(/permission denied/);
+  });
+});
