@@ -69,6 +69,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     database,
     runWorkers: options.runWorkers ?? false,
     pollingIntervalSeconds: 0.5,
+    mailRetryDelaySeconds: 1,
     logger: options.logger ?? createLogger({ level: 'silent' }),
   });
   return {

@@ -31,6 +31,8 @@ export interface PlatformOptions {
   /** Run queued jobs in this process (servers do; one-shot CLI commands only enqueue). */
   runWorkers?: boolean;
   pollingIntervalSeconds?: number;
+  /** First retry delay of a failed delivery (doubling after); tests shorten it. */
+  mailRetryDelaySeconds?: number;
   poolSize?: number;
   /** An already opened database (tests hand in a clone of a migrated template). */
   database?: Database;
@@ -67,6 +69,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       transport: mailTransport,
       from: config.smtpFrom,
       logger,
+      retryDelaySeconds: options.mailRetryDelaySeconds,
       openSealed: (tenantId, sealed) =>
         inTenant({ tenantId, actor: SYSTEM_ACTOR, meta: systemMeta('mail') }, async (scope) =>
           scope.cipher.open('mail.message', sealed),

@@ -36,7 +36,17 @@ export class TenantKeyService {
   // Unwrapped keys stay in memory only; a process restart unwraps them again.
   private readonly cache = new Map<string, LoadedKeys>();
 
-  constructor(readonly master: MasterKeyring) {}
+  constructor(private masterKeyring: MasterKeyring) {}
+
+  get master(): MasterKeyring {
+    return this.masterKeyring;
+  }
+
+  /** After a master-key rotation: unwrap and wrap with the new key from now on. */
+  replaceMaster(keyring: MasterKeyring): void {
+    this.masterKeyring = keyring;
+    this.cache.clear();
+  }
 
   /** Creates version 1 of a new tenant's data and index keys. Must run inside that tenant's transaction. */
   async createKeys(trx: Transaction<DB>, tenantId: string): Promise<void> {

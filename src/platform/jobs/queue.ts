@@ -85,7 +85,12 @@ export class JobQueue {
     const definition = this.definitions.get(name);
     if (!definition) throw new Error(`job ${name} is not defined`);
     const payload = definition.schema.parse(data);
-    const options: PgBoss.SendOptions = {};
+    // Retry policy travels with each job: the queue row may predate a change of definition.
+    const options: PgBoss.SendOptions = {
+      retryLimit: definition.retryLimit ?? 5,
+      retryDelay: definition.retryDelaySeconds ?? 5,
+      retryBackoff: true,
+    };
     if (scope) {
       options.db = {
         executeSql: async (text, values) => {

@@ -35,13 +35,14 @@ export function mailJob(options: {
   transport: Transporter | undefined;
   from: string;
   logger: Logger;
+  retryDelaySeconds?: number;
   openSealed: (tenantId: string, sealed: string) => Promise<string>;
 }): JobDefinition<typeof mailJobSchema> {
   return {
     name: MAIL_JOB,
     schema: mailJobSchema,
     retryLimit: 5,
-    retryDelaySeconds: 10,
+    retryDelaySeconds: options.retryDelaySeconds ?? 10,
     async handle(data, job) {
       const message = JSON.parse(await options.openSealed(data.tenantId, data.sealed)) as MailMessage;
       if (!options.transport) {

@@ -1,0 +1,124 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../src/http/server.ts';
+import { startTestPlatform, type TestPlatform } from '../harness.ts';
+import { checkAccessibility, formatViolations, launchBrowser } from './browser.ts';
+import { ensureWebBuilt } from './web-build.ts';
+
+const LANDING_TITLE = 'Custos — secure services for schools, local authorities and accountancy practices';
+
+describe('landing page in a browser', () => {
+  let platform: TestPlatform;
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let browser: Browser;
+  let context: BrowserContext | undefined;
+  /** Anything the browser refused under the server's CSP, or any script error. */
+  let pageProblems: string[] = [];
+
+  beforeAll(async () => {
+    // Built before the server starts: it serves web/dist only if the folder exists at start-up.
+    await ensureWebBuilt();
+    platform = await startTestPlatform({ env: { PORT: '0', HOST: '127.0.0.1' } });
+    server = await startServer(platform);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await platform?.close();
+  });
+
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+  });
+
+  async function open(path: string): Promise<Page> {
+    context = await browser.newContext();
+    const page = await context.newPage();
+    pageProblems = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageProblems.push(message.text());
+    });
+    page.on('pageerror', (error) => pageProblems.push(error.message));
+    const response = await page.goto(new URL(path, server.url).toString());
+    expect(response?.status()).toBe(200);
+    return page;
+  }
+
+  /** The status line is filled in by a fetch after load; wait until it has an answer. */
+  async function settledStatus(page: Page): Promise<string> {
+    const status = page.getByRole('status');
+    await expect.poll(async () => status.textContent(), { timeout: 5_000 }).not.toMatch(/checking/);
+    return (await status.textContent()) ?? '';
+  }
+
+  it('has a descriptive title, one h1 and the header, main and footer landmarks', async () => {
+    const page = await open('/');
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    expect(await page.title()).toBe(LANDING_TITLE);
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    expect(await page.locator('h1').allTextContents()).toEqual(['Five services, one security core']);
+    expect(await page.getByRole('banner').count()).toBe(1);
+    expect(await page.getByRole('main').count()).toBe(1);
+    expect(await page.getByRole('contentinfo').count()).toBe(1);
+    expect(await page.getByRole('heading', { level: 3 }).allTextContents()).toEqual([
+      'Sync', 'Messaging', 'Cashless', 'Looked-after', 'Client portal',
+    ]);
+    expect(await page.getByRole('link', { name: 'Read the API documentation' }).getAttribute('href')).toBe('/api/docs');
+  });
+
+  it('shows the live status from GET /api/health as ok', async () => {
+    const page = await open('/');
+    expect(await settledStatus(page)).toMatch(/^Service status: ok\b/);
+  });
+
+  it('has no WCAG 2.2 AA violations reported by axe-core', async () => {
+    const page = await open('/');
+    await settledStatus(page);
+    const violations = await checkAccessibility(page);
+    if (violations.length > 0) console.error(`axe violations on /:\n${formatViolations(violations)}`);
+    expect(violations.map((v) => v.id)).toEqual([]);
+  });
+
+  it('first Tab focuses the skip link with a visible focus ring, and Enter moves focus to main', async () => {
+    const page = await open('/');
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement;
+      const style = getComputedStyle(element);
+      const box = element.getBoundingClientRect();
+      return {
+        text: element.textContent,
+        href: element.getAttribute('href'),
+        outlineStyle: style.outlineStyle,
+        outlineWidth: parseFloat(style.outlineWidth),
+        onScreen: box.top >= 0 && box.left >= 0 && box.bottom <= window.innerHeight && box.width > 0,
+      };
+    });
+    expect(focused.text).toBe('Skip to main content');
+    expect(focused.href).toBe('#main');
+    expect(focused.outlineStyle).not.toBe('none');
+    expect(focused.outlineWidth).toBeGreaterThanOrEqual(2);
+    expect(focused.onScreen).toBe(true);
+
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+  });
+
+  it('runs under the server CSP with no refused resource and no script error', async () => {
+    const page = await open('/');
+    await settledStatus(page);
+    expect(pageProblems).toEqual([]);
+  });
+
+  it('answers an unknown path with the app and a "Page not found" heading', async () => {
+    const page = await open('/no/such/page');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Page not found');
+    const violations = await checkAccessibility(page);
+    if (violations.length > 0) console.error(`axe violations on the not-found page:\n${formatViolations(violations)}`);
+    expect(violations.map((v) => v.id)).toEqual([]);
+  });
+});
