@@ -5,6 +5,7 @@ import { TenantKeyService } from './crypto/tenant-keys.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { LocalBlobStore } from './storage/blob-store.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { createTransport, mailJob } from './mail/mail.ts';
 import { SYSTEM_ACTOR, systemMeta, withTenant, type TenantContext, type TenantScope } from './tenancy/tenant-scope.ts';
@@ -21,6 +22,8 @@ export interface Platform {
   keys: TenantKeyService;
   queue: JobQueue;
   mailTransport: Transporter | undefined;
+  /** Encrypted file storage (documents, photos, exports), one folder per tenant. */
+  blobs: LocalBlobStore;
   /** One transaction as the application role, scoped to one tenant (see withTenant). */
   inTenant<T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -86,6 +89,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     keys,
     queue,
     mailTransport,
+    blobs: new LocalBlobStore(`${config.dataDir}/blobs`),
     inTenant,
     async close() {
       await queue.stop();

@@ -16,6 +16,9 @@ export interface TenantCipher {
   sealOptional(purpose: string, plaintext: string | null | undefined): string | null;
   openOptional(purpose: string, sealed: string | null | undefined): string | null;
   blindIndex(purpose: string, value: string): string;
+  /** Binary sealing for streamed content (blobs): the caller keeps the key version beside it. */
+  sealBytes(context: string, data: Buffer): { version: number; sealed: Buffer };
+  openBytes(context: string, version: number, sealed: Buffer): Buffer;
 }
 
 interface LoadedKeys {
@@ -129,8 +132,21 @@ export class TenantKeyService {
       const body = aeadSeal(key, Buffer.from(plaintext, 'utf8'), aad(purpose)).toString('base64url');
       return `c1.${keys.currentVersion}.${body}`;
     };
+    const dataKey = (version: number) => {
+      const key = keys.data.get(version);
+      if (!key) {
+        this.cache.delete(tenantId);
+        throw new DecryptionError(`data key version ${version} is not loaded; retry`);
+      }
+      return key;
+    };
     return {
       tenantId,
+      sealBytes: (context, data) => ({
+        version: keys.currentVersion,
+        sealed: aeadSeal(dataKey(keys.currentVersion), data, `bytes|${tenantId}|${context}`),
+      }),
+      openBytes: (context, version, sealed) => aeadOpen(dataKey(version), sealed, `bytes|${tenantId}|${context}`),
       seal,
       open,
       sealOptional: (purpose, plaintext) => (plaintext == null ? null : seal(purpose, plaintext)),

@@ -86,7 +86,18 @@ export interface AuditHeadsTable {
   hash: string;
 }
 
+export interface BlobsTable {
+  id: string;
+  tenant_id: string;
+  purpose: string;
+  size_bytes: number;
+  sha256: string;
+  key_version: number;
+  created_at: Generated<Date>;
+}
+
 export interface DB {
+  blobs: BlobsTable;
   organisations: OrganisationsTable;
   tenant_keys: TenantKeysTable;
   users: UsersTable;

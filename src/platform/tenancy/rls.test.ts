@@ -53,6 +53,32 @@ describe('row-level security over every customer table', () => {
     }
   });
 
+  it('keeps unique constraints per tenant', async () => {
+    // Global uniqueness is allowed only for random ids and hashes of random secrets.
+    const GLOBALLY_UNIQUE = new Set(['id', 'token_hash']);
+    const result = await sql<{ table: string; columns: string[] }>`
+      select t.relname as table, array_agg(a.attname::text order by a.attnum) as columns
+        from pg_index i
+        join pg_class t on t.oid = i.indrelid
+        join pg_namespace n on n.oid = t.relnamespace
+        join pg_attribute a on a.attrelid = t.oid and a.attnum = any(i.indkey)
+       where n.nspname = 'public' and i.indisunique
+       group by t.relname, i.indexrelid`.execute(platform.db.owner);
+    for (const { table, columns } of result.rows.filter((r) => tables.includes(r.table))) {
+      const tenantColumn = TENANT_COLUMN[table] ?? 'tenant_id';
+      const scoped = columns.includes(tenantColumn) || (columns.length === 1 && GLOBALLY_UNIQUE.has(columns[0]!));
+      expect(scoped, `unique (${columns.join(', ')}) on ${table} is per tenant`).toBe(true);
+    }
+  });
+
+  it('makes every view run with the querying role\'s rights (security_invoker)', async () => {
+    const views = await sql<{ relname: string; invoker: boolean }>`
+      select c.relname, coalesce('security_invoker=true' = any(c.reloptions), false) as invoker
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'public' and c.relkind = 'v'`.execute(platform.db.owner);
+    expect(views.rows.filter((v) => !v.invoker)).toEqual([]);
+  });
+
   it("shows tenant A none of tenant B's rows in a raw SELECT * of any table", async () => {
     for (const table of tables) {
       const column = TENANT_COLUMN[table] ?? 'tenant_id';
