@@ -1,0 +1,97 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from '../platform/logging/logger.ts';
+import type { Platform } from '../platform/platform.ts';
+import { authenticate, scopeOfHook } from './auth.ts';
+import { registerOpenApi, registerOpenApiUi } from './openapi.ts';
+import { problemErrorHandler } from './problem.ts';
+import { registerProtections, requestId } from './protections.ts';
+import { apiTokenRoutes } from './routes/api-tokens.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { healthRoutes } from './routes/health.ts';
+import { organisationRoutes } from './routes/organisation.ts';
+import { userRoutes } from './routes/users.ts';
+import { registerWebApp, WEB_DIST_DIR } from './static.ts';
+import { httpsOptions } from './tls.ts';
+
+export interface BuildServerOptions {
+  logger?: Logger;
+  /** Where the web app's build is looked for (tests point this elsewhere). */
+  webDistDir?: string;
+}
+
+/** One registered route and the security posture declared on its route line. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  authenticated: boolean;
+  scope?: string;
+}
+
+const inventories = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route the app registered, as seen by its onRoute hook. HEAD is left out: Fastify derives it from GET, hooks included. */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return [...(inventories.get(app) ?? [])];
+}
+
+function hooksOf(route: RouteOptions): unknown[] {
+  const hooks = route.onRequest;
+  return Array.isArray(hooks) ? hooks : hooks ? [hooks] : [];
+}
+
+/**
+ * Builds the HTTP app (not listening). Order matters: protections first so their hooks run on
+ * every request, the spec generator before any documented route, the not-found handler last.
+ */
+export async function buildServer(platform: Platform, options: BuildServerOptions = {}): Promise<FastifyInstance> {
+  const https = httpsOptions(platform.config);
+  const app = Fastify({
+    loggerInstance: options.logger ?? platform.logger,
+    genReqId: requestId,
+    // The socket address is the client address: no proxy headers are believed.
+    trustProxy: false,
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+
+  const inventory: RegisteredRoute[] = [];
+  inventories.set(app, inventory);
+  app.addHook('onRoute', (route) => {
+    const hooks = hooksOf(route);
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      const scope = hooks.map(scopeOfHook).find(Boolean);
+      inventory.push({ method, url: route.url, authenticated: hooks.includes(authenticate), ...(scope ? { scope } : {}) });
+    }
+  });
+
+  app.decorate('platform', platform);
+  app.decorateRequest('auth', null);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(problemErrorHandler);
+
+  await registerProtections(app, { https: Boolean(https), rateLimitPerMinute: platform.config.rateLimitPerMinute });
+  await registerOpenApi(app);
+
+  await app.register(healthRoutes);
+  await app.register(organisationRoutes);
+  await app.register(userRoutes);
+  await app.register(apiTokenRoutes);
+  await app.register(auditRoutes);
+
+  await registerOpenApiUi(app);
+  await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);
+  return app;
+}
+
+/** Builds and listens on the configured host and port (0 picks a free port); HTTPS when TLS is configured. */
+export async function startServer(platform: Platform): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+  const app = await buildServer(platform);
+  await app.listen({ host: platform.config.host, port: platform.config.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${platform.config.tls ? 'https' : 'http'}://${host}:${address.port}`;
+  return { app, url, close: () => app.close() };
+}

@@ -1,0 +1,58 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '../platform/errors.ts';
+import type { TenantContext, TenantScope } from '../platform/tenancy/tenant-scope.ts';
+
+/** How stale `last_used_at` may get before a request refreshes it: one write per token per minute at most. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** The tenant, actor and request metadata for the caller's transaction; fails closed without a token. */
+export function requestTenantContext(request: FastifyRequest): TenantContext {
+  if (!request.auth) throw new UnauthorizedError();
+  const userAgent = request.headers['user-agent'];
+  return {
+    tenantId: request.auth.tenantId,
+    actor: { type: 'api_token', id: request.auth.tokenId },
+    meta: { requestId: String(request.id), ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null },
+  };
+}
+
+/**
+ * Marks the token as used, cheaply: the conditional update matches (and writes) only when the
+ * recorded time is over a minute old, so a busy token costs one write a minute, not one a request.
+ * SKIP LOCKED: if a concurrent request of the same token is already refreshing it, this one does
+ * not queue behind that request's transaction.
+ */
+export async function touchApiToken(scope: TenantScope, tokenId: string): Promise<void> {
+  const now = Date.now();
+  await scope.trx
+    .updateTable('api_tokens')
+    .set({ last_used_at: new Date(now) })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('api_tokens')
+        .select('id')
+        .where('id', '=', tokenId)
+        .where((inner) => inner.or([inner('last_used_at', 'is', null), inner('last_used_at', '<', new Date(now - LAST_USED_RESOLUTION_MS))]))
+        .forUpdate()
+        .skipLocked(),
+    )
+    .execute();
+}
+
+/**
+ * Wraps a route handler so that it runs in exactly one tenant transaction: the caller's
+ * organisation set for row-level security, the token as actor, and the request id, IP and user
+ * agent that audit entries record. The handler's result is sent only after the commit; a thrown
+ * error rolls everything back, audit entries and queued mail included.
+ */
+export function tenantHandler<Request extends FastifyRequest, Reply extends FastifyReply, Result>(
+  handler: (request: Request, scope: TenantScope, reply: Reply) => Promise<Result>,
+): (request: Request, reply: Reply) => Promise<Result> {
+  return async function inTenantTransaction(request, reply) {
+    const context = requestTenantContext(request);
+    return request.server.platform.inTenant(context, async (scope) => {
+      await touchApiToken(scope, context.actor.id!);
+      return handler(request, scope, reply);
+    });
+  };
+}
