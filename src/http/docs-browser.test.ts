@@ -1,25 +1,18 @@
-import fs from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../../test/harness.ts';
+import { launchBrowser } from '../../test/browser/browser.ts';
 import { startServer } from './server.ts';
-
-/** Headless Chromium, as ENGINEERING.md sets it up; the test is skipped where it is not installed. */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
 
 let platform: TestPlatform;
 let server: Awaited<ReturnType<typeof startServer>>;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!hasChromium) return;
   platform = await startTestPlatform({ env: { PORT: '0', HOST: '127.0.0.1' } });
   server = await startServer(platform);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  // Fails (never skips) without Chromium: `npm test` installs it.
+  browser = await launchBrowser();
 }, 60_000);
 
 afterAll(async () => {
@@ -28,7 +21,7 @@ afterAll(async () => {
   await platform?.close();
 });
 
-describe.skipIf(!hasChromium)('API docs in a browser', () => {
+describe('API docs in a browser', () => {
   it('render every operation under the Content-Security-Policy without a single violation', async () => {
     const page = await browser.newPage();
     const violations: string[] = [];

@@ -14,7 +14,7 @@ export function requestId(req: IncomingMessage): string {
 
 export const CONTENT_SECURITY_POLICY = {
   'default-src': ["'self'"],
-  'base-uri': ["'self'"],
+  'base-uri': ["'none'"],
   'form-action': ["'self'"],
   'frame-ancestors': ["'none'"],
   'object-src': ["'none'"],

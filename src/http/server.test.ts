@@ -35,7 +35,7 @@ describe('security headers', () => {
       expect(csp, url).toContain("default-src 'self'");
       expect(csp, url).toContain("frame-ancestors 'none'");
       expect(csp, url).toContain("object-src 'none'");
-      expect(csp, url).toContain("base-uri 'self'");
+      expect(csp, url).toContain("base-uri 'none'");
       expect(csp, url).toContain("form-action 'self'");
       expect(csp, url).not.toContain('unsafe-inline');
       expect(response.headers['x-content-type-options'], url).toBe('nosniff');
