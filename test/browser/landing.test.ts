@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/http/server.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 import { checkAccessibility, formatViolations, launchBrowser } from './browser.ts';
@@ -11,8 +11,13 @@ describe('landing page in a browser', () => {
   let platform: TestPlatform;
   let server: Awaited<ReturnType<typeof startServer>>;
   let browser: Browser;
-  let context: BrowserContext | undefined;
-  /** Anything the browser refused under the server's CSP, or any script error. */
+  let context: BrowserContext;
+  /**
+   * One tab for the whole file, navigated afresh by each test: every goto is a new document, and
+   * a new tab costs this machine more than the test itself.
+   */
+  let page: Page;
+  /** Anything the browser refused under the server's CSP, or any script error, since the last goto. */
   let pageProblems: string[] = [];
 
   beforeAll(async () => {
@@ -21,6 +26,18 @@ describe('landing page in a browser', () => {
     platform = await startTestPlatform({ env: { PORT: '0', HOST: '127.0.0.1' } });
     server = await startServer(platform);
     browser = await launchBrowser();
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageProblems.push(message.text());
+    });
+    page.on('pageerror', (error) => pageProblems.push(error.message));
+    // Chromium logs most refusals itself; the event catches any it reports only to the page.
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (event) =>
+        console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`),
+      ),
+    );
   });
 
   afterAll(async () => {
@@ -29,19 +46,8 @@ describe('landing page in a browser', () => {
     await platform?.close();
   });
 
-  afterEach(async () => {
-    await context?.close();
-    context = undefined;
-  });
-
   async function open(path: string): Promise<Page> {
-    context = await browser.newContext();
-    const page = await context.newPage();
     pageProblems = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageProblems.push(message.text());
-    });
-    page.on('pageerror', (error) => pageProblems.push(error.message));
     const response = await page.goto(new URL(path, server.url).toString());
     expect(response?.status()).toBe(200);
     return page;
