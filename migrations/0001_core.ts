@@ -115,16 +115,20 @@ export async function up(db: Kysely<any>): Promise<void> {
 
     -- A bearer token arrives before any tenant is known. This definer function is the one narrow
     -- door through RLS: given the SHA-256 of a token it returns only that token's own tenant.
+    -- plpgsql, so each connection caches the plan (a SQL definer function is re-planned per call).
     CREATE FUNCTION custos_resolve_api_token(p_hash text)
       RETURNS TABLE (token_id uuid, tenant_id uuid, scopes text[])
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+      LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $fn$
+    BEGIN
+      RETURN QUERY
       SELECT t.id, t.tenant_id, t.scopes
         FROM api_tokens t JOIN organisations o ON o.id = t.tenant_id
        WHERE t.token_hash = p_hash
          AND t.revoked_at IS NULL
          AND (t.expires_at IS NULL OR t.expires_at > now())
-         AND o.status = 'active'
+         AND o.status = 'active';
+    END
     $fn$;
     REVOKE ALL ON FUNCTION custos_resolve_api_token(text) FROM PUBLIC;
     GRANT EXECUTE ON FUNCTION custos_resolve_api_token(text) TO ${APP_ROLE};

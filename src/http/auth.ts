@@ -27,10 +27,47 @@ const BEARER = /^Bearer +(\S+)$/i;
 export async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const header = request.headers.authorization;
   const match = typeof header === 'string' ? BEARER.exec(header) : null;
-  const resolved = match?.[1] ? await resolveApiToken(request.server.platform.db.app, match[1]) : undefined;
+  const token = match?.[1];
+  const resolved = token
+    ? (admittedTokens.get(token) ?? (await resolveApiToken(request.server.platform.db.app, token)))
+    : undefined;
   if (!resolved) throw new UnauthorizedError(INVALID_TOKEN);
+  admittedTokens.set(token!, resolved);
   request.auth = resolved;
 }
+
+/**
+ * Tokens that resolved in the last few seconds, so a busy client does not cost an extra database
+ * round trip per request. This is only the early gate: the request's own transaction re-checks
+ * the token in the statement that sets the tenant (setTenantForToken), so a revoked token is
+ * refused at once, cache or not. Failed lookups are never cached. Keys are the raw tokens, held
+ * only in this process's memory, as the Authorization header itself is.
+ */
+class AdmittedTokens {
+  private readonly entries = new Map<string, { resolved: ResolvedToken; until: number }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  get(token: string): ResolvedToken | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (entry.until < Date.now()) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.resolved;
+  }
+
+  set(token: string, resolved: ResolvedToken): void {
+    if (this.entries.has(token)) return;
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(token, { resolved, until: Date.now() + this.ttlMs });
+  }
+}
+
+const admittedTokens = new AdmittedTokens(10_000, 10_000);
 
 /** `admin` may do everything `read` may; `read` may only read. */
 function grants(held: readonly string[], needed: ApiTokenScope): boolean {

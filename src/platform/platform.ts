@@ -8,7 +8,14 @@ import { JobQueue } from './jobs/queue.ts';
 import { LocalBlobStore } from './storage/blob-store.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { createTransport, mailJob } from './mail/mail.ts';
-import { SYSTEM_ACTOR, systemMeta, withTenant, type TenantContext, type TenantScope } from './tenancy/tenant-scope.ts';
+import {
+  SYSTEM_ACTOR,
+  systemMeta,
+  withTenant,
+  type TenantContext,
+  type TenantScope,
+  type TenantTransactionOptions,
+} from './tenancy/tenant-scope.ts';
 
 /**
  * The shared core every product is handed: database handles, keys, queue, mail, logger.
@@ -25,7 +32,7 @@ export interface Platform {
   /** Encrypted file storage (documents, photos, exports), one folder per tenant. */
   blobs: LocalBlobStore;
   /** One transaction as the application role, scoped to one tenant (see withTenant). */
-  inTenant<T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>): Promise<T>;
+  inTenant<T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -64,8 +71,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const keys = new TenantKeyService(masterKey.keyring);
   const queue = new JobQueue(db, logger);
   const mailTransport = createTransport(config.smtpUrl);
-  const inTenant = <T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>) =>
-    withTenant(db.app, keys, context, work);
+  const inTenant = <T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) =>
+    withTenant(db.app, keys, context, work, options);
 
   await queue.define(
     mailJob({

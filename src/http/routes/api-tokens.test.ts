@@ -93,6 +93,15 @@ describe('DELETE /api/v1/api-tokens/:id', () => {
     expectProblem(await app.inject({ method: 'DELETE', url: `/api/v1/api-tokens/${victim.id}`, headers: bearer(org.token) }), 404);
   });
 
+  it('refuses a token revoked a moment ago by another process, though it was just admitted', async () => {
+    const busy = await issueToken(platform, org.id, ['read'], 'busy');
+    expect((await app.inject({ url: '/api/v1/users', headers: bearer(busy.token) })).statusCode).toBe(200);
+    // Revoked straight in the database, as another server process would: this process's early
+    // admission cache still knows the token, the check inside the request's transaction does not.
+    await platform.db.owner.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', busy.id).execute();
+    expectProblem(await app.inject({ url: '/api/v1/users', headers: bearer(busy.token) }), 401);
+  });
+
   it('answers 404 for an unknown id and 400 for a malformed one', async () => {
     expectProblem(await app.inject({ method: 'DELETE', url: '/api/v1/api-tokens/6b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e', headers: bearer(org.token) }), 404);
     expectProblem(await app.inject({ method: 'DELETE', url: '/api/v1/api-tokens/42', headers: bearer(org.token) }), 400);

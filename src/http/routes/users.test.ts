@@ -5,6 +5,7 @@ import { asSystem, createTestOrganisation, fakePerson, type TestOrganisation } f
 import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
 import { revokeApiToken } from '../../platform/identity/api-tokens.ts';
 import { buildServer } from '../server.ts';
+import { forgetTokenTouches } from '../tenant-route.ts';
 import { bearer, expectProblem, issueToken, tenantCounts } from '../testing.ts';
 
 let platform: TestPlatform;
@@ -70,6 +71,11 @@ describe('authentication', () => {
     expect(await lastUsed()).toEqual(first);
     const stale = new Date(Date.now() - 120_000);
     await asSystem(platform, org.id, (scope) => scope.trx.updateTable('api_tokens').set({ last_used_at: stale }).where('id', '=', id).execute());
+    // This process touched it under a minute ago, so it does not even ask the database.
+    await app.inject({ url: '/api/v1/users', headers: bearer(token) });
+    expect(await lastUsed()).toEqual(stale);
+    // Another process (no memory of touches) finds the recorded use stale and refreshes it.
+    forgetTokenTouches();
     await app.inject({ url: '/api/v1/users', headers: bearer(token) });
     expect(new Date((await lastUsed())!).getTime()).toBeGreaterThan(stale.getTime() + 60_000);
   });

@@ -1,9 +1,9 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-writer.ts';
 import type { DB } from '../db/schema.ts';
-import { NotFoundError } from '../errors.ts';
-import type { TenantScope } from '../tenancy/tenant-scope.ts';
+import { NotFoundError, UnauthorizedError } from '../errors.ts';
+import type { TenantContext, TenantScope } from '../tenancy/tenant-scope.ts';
 import { hashSecret, newSecret } from './tokens.ts';
 import { parseOrThrow } from './users.ts';
 
@@ -79,6 +79,8 @@ export interface ResolvedToken {
   tokenId: string;
   tenantId: string;
   scopes: string[];
+  /** SHA-256 of the presented token, to re-check it inside the request's transaction. */
+  tokenHash: string;
 }
 
 /**
@@ -87,10 +89,30 @@ export interface ResolvedToken {
  */
 export async function resolveApiToken(app: Kysely<DB>, token: string): Promise<ResolvedToken | undefined> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
+  const tokenHash = hashSecret(token);
   const result = await sql<{ token_id: string; tenant_id: string; scopes: string[] }>`
-    select token_id, tenant_id, scopes from custos_resolve_api_token(${hashSecret(token)})`.execute(app);
+    select token_id, tenant_id, scopes from custos_resolve_api_token(${tokenHash})`.execute(app);
   const row = result.rows[0];
-  return row ? { tokenId: row.token_id, tenantId: row.tenant_id, scopes: row.scopes } : undefined;
+  return row ? { tokenId: row.token_id, tenantId: row.tenant_id, scopes: row.scopes, tokenHash } : undefined;
+}
+
+/**
+ * The authoritative token check, made in the request's own transaction and in the same statement
+ * that sets the tenant: a token revoked a moment ago is refused here even if an earlier,
+ * cheaper check let the request in. Throws UnauthorizedError when the token no longer admits
+ * this tenant.
+ */
+export function setTenantForToken(tokenHash: string) {
+  return async (trx: Transaction<DB>, context: TenantContext): Promise<void> => {
+    const result = await sql<{ tenant_id: string }>`
+      select r.tenant_id,
+             set_config('app.tenant_id', r.tenant_id::text, true),
+             set_config('app.user_id', ${context.actor.id ?? ''}, true),
+             set_config('app.request_id', ${context.meta.requestId}, true)
+        from custos_resolve_api_token(${tokenHash}) r
+       where r.tenant_id = ${context.tenantId}::uuid and r.token_id = ${context.actor.id}::uuid`.execute(trx);
+    if (result.rows.length !== 1) throw new UnauthorizedError('a valid API token is required');
+  };
 }
 
 function toInfo(row: {

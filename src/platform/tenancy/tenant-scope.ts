@@ -55,13 +55,22 @@ export async function withTenant<T>(
   keys: TenantKeyService,
   context: TenantContext,
   work: (scope: TenantScope) => Promise<T>,
+  options: TenantTransactionOptions = {},
 ): Promise<T> {
   if (!isUuid(context.tenantId)) throw new Error('tenant id must be a UUID');
   return app.transaction().execute(async (trx) => {
-    await setTransactionTenant(trx, context);
+    await (options.setTenant ?? setTransactionTenant)(trx, context);
     const cipher = await keys.forTenant(trx, context.tenantId);
     return work({ ...context, trx, cipher });
   });
+}
+
+export interface TenantTransactionOptions {
+  /**
+   * Replaces the plain set_config step, e.g. to check the caller's credential and set the tenant
+   * in one statement. It must set the same three settings, for this transaction only.
+   */
+  setTenant?: (trx: Transaction<DB>, context: TenantContext) => Promise<void>;
 }
 
 /** Sets tenant, acting user and request id for the rest of this transaction only. */
