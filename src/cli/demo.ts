@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { loadDemoData, type DemoLoadResult } from '../demo/demo-data.ts';
+import { print, printJson, withDataOption, withPlatform, type CommonOptions } from './runtime.ts';
+
+export function registerDemoCommand(program: Command): void {
+  withDataOption(
+    program
+      .command('demo')
+      .description('load generated demo organisations of every kind (fake names, reserved domains); safe to run twice')
+      .option('--json', 'print the result as one JSON object'),
+  ).action(async (options: CommonOptions) => {
+    await withPlatform(options, async (platform) => {
+      const result = await loadDemoData(platform);
+      if (options.json) return printJson(result);
+      if (result.created.length === 0) {
+        print(`The demo data is already loaded (${result.alreadyPresent.length} organisations); nothing was changed.`);
+        print('Its tokens and links were shown when it was made. Issue a new token with: custos token create --org ID --name NAME --scopes read,admin');
+        return;
+      }
+      printSignInDetails(result, platform.config.publicUrl);
+    });
+  });
+}
+
+/**
+ * Tokens and invitation links exist in clear only at this moment (the database keeps hashes), so
+ * this is the one chance to show them.
+ */
+export function printSignInDetails(result: DemoLoadResult, baseUrl: string): void {
+  print('');
+  print('Demo organisations — these sign-in details are shown once; only their hashes are stored.');
+  for (const o of result.created) {
+    print('');
+    print(`  ${o.name}  [${o.kind}]`);
+    print(`    organisation id   ${o.id}`);
+    if (o.parentId) print(`    part of trust     ${o.parentId}`);
+    print(`    admin             ${o.adminEmail}`);
+    print(`    admin invitation  ${o.inviteUrl}`);
+    print(`    admin API token   ${o.token}`);
+  }
+  const example = result.created[0];
+  if (example) {
+    print('');
+    print('Try the API with one of the tokens:');
+    print(`  curl -H "Authorization: Bearer ${example.token}" ${baseUrl}/api/v1/organisation`);
+  }
+  if (result.alreadyPresent.length > 0) {
+    print(`(${result.alreadyPresent.length} demo organisation(s) from an earlier run were left as they were.)`);
+  }
+  print('');
+}
