@@ -18,7 +18,7 @@ export function registerDemoCommand(program: Command): void {
         return;
       }
       printSignInDetails(result, platform.config.publicUrl);
-    });
+    }, { sendsJobs: true });
   });
 }
 

@@ -48,7 +48,7 @@ export function registerOrgCommands(program: Command): void {
       if (options.json) return printJson({ id: created.id, inviteUrl: created.inviteUrl });
       print(`Created organisation ${created.id}`);
       printInvitation(platform.config.smtpUrl, created.inviteUrl);
-    });
+    }, { sendsJobs: true });
   });
 
   withDataOption(

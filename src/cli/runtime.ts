@@ -44,8 +44,13 @@ export function cliLogger(config: Config): Logger {
  * Opens the platform for one command and always closes it, so a one-shot command exits as soon
  * as its work is done. One-shot commands never run workers: queued mail waits for a server.
  */
-export async function withPlatform<T>(options: CommonOptions, work: (platform: Platform) => Promise<T>): Promise<T> {
-  const platform = await openPlatform(options, { runWorkers: false });
+export async function withPlatform<T>(
+  options: CommonOptions,
+  work: (platform: Platform) => Promise<T>,
+  needs: { sendsJobs?: boolean } = {},
+): Promise<T> {
+  // Commands that queue nothing skip the job queue's start-up.
+  const platform = await openPlatform(options, { runWorkers: false, startQueue: needs.sendsJobs ?? false });
   try {
     return await work(platform);
   } finally {
@@ -53,7 +58,7 @@ export async function withPlatform<T>(options: CommonOptions, work: (platform: P
   }
 }
 
-export async function openPlatform(options: CommonOptions, platformOptions: { runWorkers: boolean }): Promise<Platform> {
+export async function openPlatform(options: CommonOptions, platformOptions: { runWorkers: boolean; startQueue?: boolean }): Promise<Platform> {
   const config = configFrom(options);
   const release = claimEmbeddedDatabase(config);
   let platform: Platform;

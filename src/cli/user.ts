@@ -38,7 +38,7 @@ export function registerUserCommands(program: Command): void {
       if (options.json) return printJson(invitation);
       print(`Invited user ${invitation.userId} as ${input.role}`);
       printInvitation(platform.config.smtpUrl, invitation.inviteUrl);
-    });
+    }, { sendsJobs: true });
   });
 
   withDataOption(

@@ -40,6 +40,11 @@ export interface PlatformOptions {
   logger?: Logger;
   /** Run queued jobs in this process (servers do; one-shot CLI commands only enqueue). */
   runWorkers?: boolean;
+  /**
+   * False when this process will send no job (read-only or key commands): the queue is then not
+   * started, saving its start-up. Sending a job in a transaction then fails loudly.
+   */
+  startQueue?: boolean;
   pollingIntervalSeconds?: number;
   /** First retry delay of a failed delivery (doubling after); tests shorten it. */
   mailRetryDelaySeconds?: number;
@@ -87,6 +92,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     }),
     { work: options.runWorkers ?? false, pollingIntervalSeconds: options.pollingIntervalSeconds },
   );
+  if (options.startQueue ?? true) await queue.start();
 
   return {
     config,

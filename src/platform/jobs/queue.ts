@@ -25,6 +25,7 @@ export class JobQueue {
   private readonly boss: PgBoss;
   private readonly definitions = new Map<string, JobDefinition<z.ZodType>>();
   private started = false;
+  private starting: Promise<void> | undefined;
 
   constructor(
     private readonly database: Database,
@@ -41,30 +42,42 @@ export class JobQueue {
     this.boss.on('error', (error) => this.logger.error({ err: error }, 'job queue error'));
   }
 
-  async start(): Promise<void> {
-    if (this.started) return;
-    await this.boss.start();
-    // The application role may add jobs inside its own transaction (so a job exists exactly when
-    // the change that asked for it committed) but may not read or alter the queue otherwise.
-    await sql
-      .raw(`GRANT USAGE ON SCHEMA ${SCHEMA} TO ${APP_ROLE};
-            GRANT SELECT ON ${SCHEMA}.queue TO ${APP_ROLE};
-            GRANT INSERT, SELECT (id) ON ${SCHEMA}.job TO ${APP_ROLE};`)
-      .execute(this.database.owner);
-    this.started = true;
+  /**
+   * Starts pg-boss and creates the queues of every defined job. Platforms start it at once
+   * unless told the process will send no job (one-shot commands), which saves its start-up.
+   */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      await this.boss.start();
+      // The application role may add jobs inside its own transaction (so a job exists exactly when
+      // the change that asked for it committed) but may not read or alter the queue otherwise.
+      await sql
+        .raw(`GRANT USAGE ON SCHEMA ${SCHEMA} TO ${APP_ROLE};
+              GRANT SELECT ON ${SCHEMA}.queue TO ${APP_ROLE};
+              GRANT INSERT, SELECT (id) ON ${SCHEMA}.job TO ${APP_ROLE};`)
+        .execute(this.database.owner);
+      for (const definition of this.definitions.values()) await this.createQueue(definition);
+      this.started = true;
+    })();
+    return this.starting;
   }
 
-  /** Registers a job kind; with `work` this process also runs it. */
-  async define<S extends z.ZodType>(definition: JobDefinition<S>, options: { work: boolean; pollingIntervalSeconds?: number }): Promise<void> {
-    await this.start();
-    this.definitions.set(definition.name, definition as unknown as JobDefinition<z.ZodType>);
+  private async createQueue(definition: JobDefinition<z.ZodType>): Promise<void> {
     await this.boss.createQueue(definition.name, {
       name: definition.name,
       retryLimit: definition.retryLimit ?? 5,
       retryDelay: definition.retryDelaySeconds ?? 5,
       retryBackoff: true,
     });
+  }
+
+  /** Registers a job kind; with `work` this process also runs it. */
+  async define<S extends z.ZodType>(definition: JobDefinition<S>, options: { work: boolean; pollingIntervalSeconds?: number }): Promise<void> {
+    const known = definition as unknown as JobDefinition<z.ZodType>;
+    this.definitions.set(definition.name, known);
+    if (this.started) await this.createQueue(known);
     if (!options.work) return;
+    await this.start();
     await this.boss.work<unknown>(
       definition.name,
       { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2, includeMetadata: true },
@@ -85,6 +98,10 @@ export class JobQueue {
     const definition = this.definitions.get(name);
     if (!definition) throw new Error(`job ${name} is not defined`);
     const payload = definition.schema.parse(data);
+    // Starting needs the database, which on PGlite is the very connection the caller's
+    // transaction holds: waiting for it there would never end. Fail loudly instead.
+    if (scope && !this.started) throw new Error(`job queue not started: start it before sending ${name} in a transaction`);
+    await this.start();
     // Retry policy travels with each job: the queue row may predate a change of definition.
     const options: PgBoss.SendOptions = {
       retryLimit: definition.retryLimit ?? 5,
@@ -104,6 +121,7 @@ export class JobQueue {
 
   /** Counts jobs of a kind still waiting or running; used by tests and the CLI to wait for quiet. */
   async pending(name: string): Promise<number> {
+    await this.start();
     const result = await sql<{ n: number }>`
       select count(*)::int as n from ${sql.table(`${SCHEMA}.job`)}
        where name = ${name} and state in ('created', 'retry', 'active')`.execute(this.database.owner);
@@ -111,7 +129,9 @@ export class JobQueue {
   }
 
   async stop(): Promise<void> {
-    if (!this.started) return;
+    if (!this.starting) return;
+    await this.starting.catch(() => undefined);
+    this.starting = undefined;
     this.started = false;
     await this.boss.stop({ graceful: true, wait: true, timeout: 5000 });
   }

@@ -1,9 +1,11 @@
+import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
 import { asSystem, createTestOrganisation, type TestOrganisation } from '../../../test/factories.ts';
 import { APP_ROLE } from '../db/roles.ts';
 import { inviteUser } from '../identity/users.ts';
+import { saveBlob } from '../storage/blobs.ts';
 
 /** Tables that hold no customer data: the migrator's own bookkeeping. */
 const NOT_CUSTOMER_DATA = new Set(['kysely_migration', 'kysely_migration_lock']);
@@ -21,7 +23,10 @@ beforeAll(async () => {
   b = await createTestOrganisation(platform);
   // Give both tenants rows in every table they can hold.
   for (const org of [a, b]) {
-    await asSystem(platform, org.id, (scope) => inviteUser(scope, { email: `colleague@${org.id}.example.test` }, 'http://x'));
+    await asSystem(platform, org.id, async (scope) => {
+      await inviteUser(scope, { email: `colleague@${org.id}.example.test` }, 'http://x');
+      await saveBlob(platform.blobs, scope, 'test.note', Readable.from([Buffer.from('a note')]));
+    });
   }
   const result = await sql<{ relname: string }>`
     select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
