@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { withDeferredBegin } from './deferred-begin.ts';
 import { APP_ROLE } from './roles.ts';
 import { PgliteDialect, PgliteGate } from './pglite-driver.ts';
 import type { DB } from './schema.ts';
@@ -61,7 +62,7 @@ function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): Databa
   return {
     kind: 'postgres',
     owner: new Kysely<DB>({ dialect: new PostgresDialect({ pool: ownerPool }) }),
-    app: new Kysely<DB>({ dialect: new PostgresDialect({ pool: appPool }) }),
+    app: new Kysely<DB>({ dialect: new PostgresDialect({ pool: withDeferredBegin(appPool) }) }),
     queueConnection: { connectionString: databaseUrl },
     async close() {
       await Promise.all([ownerPool.end(), appPool.end()]);

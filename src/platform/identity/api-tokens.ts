@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { recordAudit } from '../audit/audit-writer.ts';
 import type { DB } from '../db/schema.ts';
 import { NotFoundError, UnauthorizedError } from '../errors.ts';
-import type { TenantContext, TenantScope } from '../tenancy/tenant-scope.ts';
+import { isUuid, sqlSafeLiteral, tenantSettingsSql, type TenantContext, type TenantScope } from '../tenancy/tenant-scope.ts';
 import { hashSecret, newSecret } from './tokens.ts';
 import { parseOrThrow } from './users.ts';
 
@@ -104,13 +104,18 @@ export async function resolveApiToken(app: Kysely<DB>, token: string): Promise<R
  */
 export function setTenantForToken(tokenHash: string) {
   return async (trx: Transaction<DB>, context: TenantContext): Promise<void> => {
-    const result = await sql<{ tenant_id: string }>`
-      select r.tenant_id,
-             set_config('app.tenant_id', r.tenant_id::text, true),
-             set_config('app.user_id', ${context.actor.id ?? ''}, true),
-             set_config('app.request_id', ${context.meta.requestId}, true)
-        from custos_resolve_api_token(${tokenHash}) r
-       where r.tenant_id = ${context.tenantId}::uuid and r.token_id = ${context.actor.id}::uuid`.execute(trx);
+    const settings = tenantSettingsSql(context);
+    const hash = /^[0-9a-f]{64}$/.test(tokenHash) ? sqlSafeLiteral(tokenHash) : undefined;
+    const actor = context.actor.id && isUuid(context.actor.id) ? sqlSafeLiteral(context.actor.id) : undefined;
+    if (!settings || !hash || !actor) throw new UnauthorizedError('a valid API token is required');
+    // Values are a hex hash and UUIDs only, checked above, so they can be written into the SQL
+    // text; a parameterless statement travels with BEGIN in one round trip (deferred-begin.ts).
+    const result = await sql
+      .raw<{ tenant_id: string }>(
+        `select r.tenant_id, ${settings} from custos_resolve_api_token(${hash}) r
+          where r.tenant_id = '${context.tenantId}'::uuid and r.token_id = ${actor}::uuid`,
+      )
+      .execute(trx);
     if (result.rows.length !== 1) throw new UnauthorizedError('a valid API token is required');
   };
 }

@@ -75,7 +75,33 @@ export interface TenantTransactionOptions {
 
 /** Sets tenant, acting user and request id for the rest of this transaction only. */
 export async function setTransactionTenant(trx: Transaction<DB>, context: TenantContext): Promise<void> {
+  const inline = tenantSettingsSql(context);
+  if (inline) {
+    await sql.raw(`select ${inline}`).execute(trx);
+    return;
+  }
   await sql`select set_config('app.tenant_id', ${context.tenantId}, true),
                    set_config('app.user_id', ${context.actor.id ?? ''}, true),
                    set_config('app.request_id', ${context.meta.requestId}, true)`.execute(trx);
+}
+
+/** Only ids, hashes and request ids of these characters are ever written into SQL text. */
+const SQL_SAFE = /^[A-Za-z0-9._:-]{0,200}$/;
+
+/** `'value'` when the value can only be an id (see SQL_SAFE); undefined otherwise. */
+export function sqlSafeLiteral(value: string): string | undefined {
+  return SQL_SAFE.test(value) ? `'${value}'` : undefined;
+}
+
+/**
+ * The three set_config calls with their values written in, or undefined when a value has any
+ * other character. Written-in values make a parameterless statement, which the database layer
+ * can send together with BEGIN (see deferred-begin.ts): one round trip fewer per transaction.
+ */
+export function tenantSettingsSql(context: TenantContext): string | undefined {
+  const tenant = sqlSafeLiteral(context.tenantId);
+  const user = sqlSafeLiteral(context.actor.id ?? '');
+  const request = sqlSafeLiteral(context.meta.requestId);
+  if (!isUuid(context.tenantId) || !tenant || !user || !request) return undefined;
+  return `set_config('app.tenant_id', ${tenant}, true), set_config('app.user_id', ${user}, true), set_config('app.request_id', ${request}, true)`;
 }
