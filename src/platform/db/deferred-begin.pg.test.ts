@@ -6,9 +6,9 @@ import { withDeferredBegin } from './deferred-begin.ts';
 
 /**
  * The deferred BEGIN exists only on PostgreSQL (PGlite is in-process: no round trips to save),
- * so this file runs in the PostgreSQL pass of the suite.
+ * so this file (*.pg.test.ts) runs in the PostgreSQL pass of the suite only (vitest.config.ts).
  */
-describe.runIf(process.env.DATABASE_URL)('deferred BEGIN on PostgreSQL', () => {
+describe('deferred BEGIN on PostgreSQL', () => {
   let drop: () => Promise<void>;
   let pool: pg.Pool;
   let db: Kysely<any>;
