@@ -53,6 +53,9 @@ const REQUIRED_SCOPE: Record<string, 'read' | 'admin'> = {
   'GET /api/v1/audit': 'admin',
   'GET /api/v1/audit/export.csv': 'admin',
   'GET /api/v1/audit/verify': 'admin',
+  'GET /api/v1/permissions': 'read',
+  'PUT /api/v1/users/:id/role': 'admin',
+  'POST /api/v1/users/:id/disable': 'admin',
 };
 
 const PROBES: Record<string, Probe> = {
@@ -105,6 +108,19 @@ const PROBES: Record<string, Probe> = {
   'GET /api/v1/audit/verify': async (call) => {
     const response = await call({ url: '/api/v1/audit/verify' });
     expect(response.json()).toMatchObject({ tenantId: b.id, ok: true });
+  },
+  'GET /api/v1/permissions': async (call) => {
+    const response = await call({ url: '/api/v1/permissions' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().roles.map((r: { name: string }) => r.name)).toContain('admin');
+  },
+  'PUT /api/v1/users/:id/role': async (call) => {
+    for (const id of [a.adminUserId, aMemberId]) {
+      expectProblem(await call({ method: 'PUT', url: `/api/v1/users/${id}/role`, payload: { role: 'admin' } }), 404);
+    }
+  },
+  'POST /api/v1/users/:id/disable': async (call) => {
+    for (const id of [a.adminUserId, aMemberId]) expectProblem(await call({ method: 'POST', url: `/api/v1/users/${id}/disable` }), 404);
   },
 };
 

@@ -7,6 +7,7 @@ import { authenticate, scopeOfHook } from './auth.ts';
 import { registerOpenApi, registerOpenApiUi } from './openapi.ts';
 import { problemErrorHandler } from './problem.ts';
 import { registerProtections, requestId } from './protections.ts';
+import { accessRoutes } from './routes/access.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -80,6 +81,7 @@ export async function buildServer(platform: Platform, options: BuildServerOption
   await app.register(userRoutes);
   await app.register(apiTokenRoutes);
   await app.register(auditRoutes);
+  await app.register(accessRoutes);
 
   await registerOpenApiUi(app);
   await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);
