@@ -36,6 +36,8 @@ export default async function setup(project: TestProject) {
     url.pathname = `/${templateName}`;
     const platform = await createPlatform({ ...config, databaseUrl: url.toString() }, { logger });
     await platform.queue.start();
+    // Each test file brings its own master key: keep no secret wrapped under this one.
+    await platform.db.owner.deleteFrom('platform_secrets').execute();
     await platform.close();
     project.provide('pgTemplateDatabase', templateName);
     project.provide('pgliteTemplateFile', '');
@@ -54,6 +56,7 @@ export default async function setup(project: TestProject) {
   const platform = await createPlatform(config, { logger, database });
   await platform.queue.start();
   await platform.queue.stop();
+  await platform.db.owner.deleteFrom('platform_secrets').execute();
   const dump = await database.dump!();
   await platform.close();
   const file = path.join(workDir, 'template.tar');

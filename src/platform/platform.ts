@@ -1,6 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import type { Config } from './config/config.ts';
 import { loadMasterKeyring, type MasterKeySource } from './crypto/master-key.ts';
+import { loadPlatformSecret, SIGN_IN_LOOKUP_SECRET } from './crypto/platform-secrets.ts';
 import { TenantKeyService } from './crypto/tenant-keys.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -74,6 +75,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     throw error;
   }
   const keys = new TenantKeyService(masterKey.keyring);
+  keys.usePlatformLookupKey(await loadPlatformSecret(db.owner, masterKey.keyring, SIGN_IN_LOOKUP_SECRET));
   const queue = new JobQueue(db, logger);
   const mailTransport = createTransport(config.smtpUrl);
   const inTenant = <T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) =>

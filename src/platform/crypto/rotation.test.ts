@@ -6,6 +6,7 @@ import { asSystem, createTestOrganisation, fakePerson } from '../../../test/fact
 import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
 import { inviteUser, listUsers } from '../identity/users.ts';
 import { loadMasterKeyring, MasterKeyring } from './master-key.ts';
+import { loadPlatformSecret, SIGN_IN_LOOKUP_SECRET } from './platform-secrets.ts';
 import { rotateDataKeys, rotateMasterKey } from './rotation.ts';
 import { TenantKeyService } from './tenant-keys.ts';
 import { verifyAuditChain } from '../audit/audit-verify.ts';
@@ -40,6 +41,18 @@ describe('master key rotation', () => {
 
     const rows = await platform.db.owner.selectFrom('tenant_keys').select('master_key_id').execute();
     expect(new Set(rows.map((r) => r.master_key_id))).toEqual(new Set([result.newKeyId]));
+    // The platform's own secrets (the sign-in lookup key) move to the new key as well, unchanged.
+    const secrets = await platform.db.owner.selectFrom('platform_secrets').select(['name', 'master_key_id']).execute();
+    expect(secrets.map((r) => r.master_key_id)).toEqual([result.newKeyId]);
+    const lookupBefore = await asSystem(platform, org.id, async (s) => s.cipher.platformLookup('users.email', person.email));
+    const reloaded = await loadPlatformSecret(platform.db.owner, new MasterKeyring(newKey), SIGN_IN_LOOKUP_SECRET);
+    const keysAfter = new TenantKeyService(new MasterKeyring(newKey));
+    keysAfter.usePlatformLookupKey(reloaded);
+    const { withTenant, SYSTEM_ACTOR, systemMeta } = await import('../tenancy/tenant-scope.ts');
+    const lookupAfter = await withTenant(platform.db.app, keysAfter, { tenantId: org.id, actor: SYSTEM_ACTOR, meta: systemMeta('t') }, async (s) =>
+      s.cipher.platformLookup('users.email', person.email),
+    );
+    expect(lookupAfter).toBe(lookupBefore);
     // The running process keeps working, and a new process with the new key reads old data.
     expect((await asSystem(platform, org.id, (s) => listUsers(s))).map((u) => u.email)).toContain(person.email);
     expect(await readEmailsWith(platform, new MasterKeyring(newKey), org.id)).toContain(person.email);

@@ -53,6 +53,13 @@ export async function rotateMasterKey(platform: Platform, options: { newKey?: Bu
         .where('version', '=', row.version)
         .execute();
     }
+    // Platform secrets (the sign-in lookup key) are wrapped by the master key too.
+    const secrets = await trx.selectFrom('platform_secrets').selectAll().forUpdate().execute();
+    for (const secret of secrets) {
+      const context = `platform-secret|${secret.name}`;
+      const { wrapped, masterKeyId } = newKeyring.wrap(oldKeyring.unwrap(secret.wrapped, context), context);
+      await trx.updateTable('platform_secrets').set({ wrapped, master_key_id: masterKeyId }).where('name', '=', secret.name).execute();
+    }
     return rows.length;
   });
 

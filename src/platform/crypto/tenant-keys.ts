@@ -16,6 +16,11 @@ export interface TenantCipher {
   sealOptional(purpose: string, plaintext: string | null | undefined): string | null;
   openOptional(purpose: string, sealed: string | null | undefined): string | null;
   blindIndex(purpose: string, value: string): string;
+  /**
+   * A keyed hash with the platform's lookup key, the same in every tenant: only for finding
+   * someone's accounts across organisations at sign-in (users.email_lookup).
+   */
+  platformLookup(purpose: string, value: string): string;
   /** Binary sealing for streamed content (blobs): the caller keeps the key version beside it. */
   sealBytes(context: string, data: Buffer): { version: number; sealed: Buffer };
   openBytes(context: string, version: number, sealed: Buffer): Buffer;
@@ -40,6 +45,13 @@ export class TenantKeyService {
   private readonly cache = new Map<string, LoadedKeys>();
 
   constructor(private masterKeyring: MasterKeyring) {}
+
+  private lookupKey: Buffer | undefined;
+
+  /** The platform-wide lookup key (see platform-secrets.ts), set once at start. */
+  usePlatformLookupKey(key: Buffer): void {
+    this.lookupKey = key;
+  }
 
   get master(): MasterKeyring {
     return this.masterKeyring;
@@ -140,8 +152,14 @@ export class TenantKeyService {
       }
       return key;
     };
+    const lookupKey = () => {
+      if (!this.lookupKey) throw new Error('the platform lookup key is not loaded');
+      return this.lookupKey;
+    };
     return {
       tenantId,
+      platformLookup: (purpose, value) =>
+        crypto.createHmac('sha256', lookupKey()).update(`${purpose}\0${normaliseForIndex(value)}`).digest('base64url'),
       sealBytes: (context, data) => ({
         version: keys.currentVersion,
         sealed: aeadSeal(dataKey(keys.currentVersion), data, `bytes|${tenantId}|${context}`),

@@ -12,6 +12,8 @@ export interface OrganisationsTable {
   parent_id: string | null;
   status: Generated<'active' | 'cancelled'>;
   cancelled_at: Date | null;
+  require_mfa: Generated<boolean>;
+  password_mode: Generated<'composition' | 'nist'>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -35,6 +37,12 @@ export interface UsersTable {
   status: Generated<'invited' | 'active' | 'disabled'>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  email_lookup: string | null;
+  password_hash: string | null;
+  password_changed_at: Date | null;
+  totp_secret_enc: string | null;
+  totp_enrolled_at: Date | null;
+  totp_last_step: number | null;
 }
 
 export interface InvitationsTable {
@@ -96,7 +104,61 @@ export interface BlobsTable {
   created_at: Generated<Date>;
 }
 
+export interface PlatformSecretsTable {
+  name: string;
+  wrapped: string;
+  master_key_id: string;
+  created_at: Generated<Date>;
+}
+
+export interface RecoveryCodesTable {
+  tenant_id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: Date | null;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  token_hash: string;
+  csrf_hash: string;
+  created_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  idle_expires_at: Timestamp;
+  absolute_expires_at: Timestamp;
+  mfa_verified_at: Date | null;
+  ip_enc: string | null;
+  user_agent_enc: string | null;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+}
+
+export interface PasswordResetsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export interface KnownDevicesTable {
+  tenant_id: string;
+  user_id: string;
+  device_hash: string;
+  first_seen_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+}
+
 export interface DB {
+  platform_secrets: PlatformSecretsTable;
+  recovery_codes: RecoveryCodesTable;
+  sessions: SessionsTable;
+  password_resets: PasswordResetsTable;
+  known_devices: KnownDevicesTable;
   blobs: BlobsTable;
   organisations: OrganisationsTable;
   tenant_keys: TenantKeysTable;

@@ -58,6 +58,7 @@ export async function inviteUser(scope: TenantScope, input: InviteUserInput, pub
       tenant_id: tenantId,
       email_enc: cipher.seal('users.email', email),
       email_bidx: emailIndex,
+      email_lookup: cipher.platformLookup('users.email', email),
       display_name_enc: cipher.sealOptional('users.display_name', displayName),
       role,
       status: 'invited',

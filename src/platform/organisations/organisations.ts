@@ -62,7 +62,8 @@ export async function createOrganisation(
     await setTransactionTenant(trx, context);
     await trx
       .insertInto('organisations')
-      .values({ id, kind: data.kind, name: data.name, parent_id: data.parentId ?? null, cancelled_at: null })
+      // Children's data (and the operator's own staff): MFA required from the start; practices choose.
+      .values({ id, kind: data.kind, name: data.name, parent_id: data.parentId ?? null, cancelled_at: null, require_mfa: data.kind !== 'practice' })
       .execute();
     await platform.keys.createKeys(trx, id);
     await startAuditChain(trx, id);

@@ -8,7 +8,12 @@ import { inviteUser } from '../identity/users.ts';
 import { saveBlob } from '../storage/blobs.ts';
 
 /** Tables that hold no customer data: the migrator's own bookkeeping. */
-const NOT_CUSTOMER_DATA = new Set(['kysely_migration', 'kysely_migration_lock']);
+const NOT_CUSTOMER_DATA = new Set([
+  'kysely_migration',
+  'kysely_migration_lock',
+  // Wrapped platform keys; the application role has no privilege on it at all (tested below).
+  'platform_secrets',
+]);
 /** The tenant column of each table; every other table must have `tenant_id`. */
 const TENANT_COLUMN: Record<string, string> = { organisations: 'id' };
 
@@ -26,6 +31,14 @@ beforeAll(async () => {
     await asSystem(platform, org.id, async (scope) => {
       await inviteUser(scope, { email: `colleague@${org.id}.example.test` }, 'http://x');
       await saveBlob(platform.blobs, scope, 'test.note', Readable.from([Buffer.from('a note')]));
+      // One row in each identity table, as sign-in, MFA and password reset will write them.
+      const user_id = org.adminUserId;
+      const tenant_id = org.id;
+      const soon = new Date(Date.now() + 3600_000);
+      await scope.trx.insertInto('sessions').values({ tenant_id, user_id, token_hash: `s-${org.id}`, csrf_hash: 'c', idle_expires_at: soon, absolute_expires_at: soon }).execute();
+      await scope.trx.insertInto('recovery_codes').values({ tenant_id, user_id, code_hash: `r-${org.id}` }).execute();
+      await scope.trx.insertInto('password_resets').values({ tenant_id, user_id, token_hash: `p-${org.id}`, expires_at: soon }).execute();
+      await scope.trx.insertInto('known_devices').values({ tenant_id, user_id, device_hash: 'd' }).execute();
     });
   }
   const result = await sql<{ relname: string }>`
@@ -145,6 +158,12 @@ describe('row-level security over every customer table', () => {
     expect(owned.rows[0]!.n).toBe(0);
     const current = await platform.db.app.transaction().execute(async (trx) => (await sql<{ u: string }>`select current_user as u`.execute(trx)).rows[0]!.u);
     expect(current).toBe(APP_ROLE);
+  });
+
+  it('gives the application role no access to the platform secrets', async () => {
+    await expect(
+      platform.db.app.transaction().execute((trx) => sql`select * from platform_secrets`.execute(trx)),
+    ).rejects.toThrow(/permission denied/);
   });
 
   it('lets the application role only append to the audit trail', async () => {
