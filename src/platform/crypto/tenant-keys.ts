@@ -53,6 +53,12 @@ export class TenantKeyService {
     this.lookupKey = key;
   }
 
+  /** The platform-wide keyed hash (see TenantCipher.platformLookup), usable before a tenant is known. */
+  platformLookup(purpose: string, value: string): string {
+    if (!this.lookupKey) throw new Error('the platform lookup key is not loaded');
+    return crypto.createHmac('sha256', this.lookupKey).update(`${purpose}\0${normaliseForIndex(value)}`).digest('base64url');
+  }
+
   get master(): MasterKeyring {
     return this.masterKeyring;
   }
@@ -152,14 +158,9 @@ export class TenantKeyService {
       }
       return key;
     };
-    const lookupKey = () => {
-      if (!this.lookupKey) throw new Error('the platform lookup key is not loaded');
-      return this.lookupKey;
-    };
     return {
       tenantId,
-      platformLookup: (purpose, value) =>
-        crypto.createHmac('sha256', lookupKey()).update(`${purpose}\0${normaliseForIndex(value)}`).digest('base64url'),
+      platformLookup: (purpose, value) => this.platformLookup(purpose, value),
       sealBytes: (context, data) => ({
         version: keys.currentVersion,
         sealed: aeadSeal(dataKey(keys.currentVersion), data, `bytes|${tenantId}|${context}`),
