@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as core from './0001_core.ts';
 import * as blobs from './0002_blobs.ts';
 import * as identity from './0004_identity.ts';
+import * as throttle from './0003_throttle.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
   '0001_core': core,
   '0002_blobs': blobs,
   '0004_identity': identity,
+  '0003_throttle': throttle,
 };

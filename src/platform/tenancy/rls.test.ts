@@ -13,6 +13,8 @@ const NOT_CUSTOMER_DATA = new Set([
   'kysely_migration_lock',
   // Wrapped platform keys; the application role has no privilege on it at all (tested below).
   'platform_secrets',
+  // Credential throttle counters, read before any tenant is known; keys are HMACs, no email or IP in clear (throttle.test.ts).
+  'credential_throttle',
 ]);
 /** The tenant column of each table; every other table must have `tenant_id`. */
 const TENANT_COLUMN: Record<string, string> = { organisations: 'id' };
