@@ -1,0 +1,161 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { recordAudit } from '../audit/audit-writer.ts';
+import { AppError, PROBLEM_BASE, ValidationError } from '../errors.ts';
+import type { Platform } from '../platform.ts';
+import type { RequestMeta, TenantScope } from '../tenancy/tenant-scope.ts';
+import { assertPasswordAcceptable } from './password-policy.ts';
+import { dummyVerify, hashPassword, needsRehash, verifyPassword } from './password-hash.ts';
+import { createSession, revokeSessions, type NewSession } from './sessions.ts';
+import { hashSecret } from './tokens.ts';
+
+/**
+ * Accounts: accepting an invitation (setting one's own password) and signing in. Both start
+ * before any tenant is known, through the narrow definer functions of migration 0004; everything
+ * after that runs in the account's own tenant transaction.
+ */
+
+/** One answer for every failed sign-in, whether or not the account exists. */
+export class InvalidCredentialsError extends AppError {
+  constructor() {
+    super(401, `${PROBLEM_BASE}invalid-credentials`, 'Sign-in failed', 'the email address or password is not right');
+  }
+}
+
+export class InvalidLinkError extends AppError {
+  constructor() {
+    super(400, `${PROBLEM_BASE}invalid-link`, 'Link not valid', 'this link is not valid: it may have been used already or have expired');
+  }
+}
+
+const passwordField = z.string({ error: 'is required' }).min(1, 'is required').max(1024, 'is too long');
+
+async function accountContext(scope: TenantScope, userId: string) {
+  const user = await scope.trx
+    .selectFrom('users')
+    .select(['id', 'email_enc', 'display_name_enc', 'status', 'password_hash', 'totp_enrolled_at'])
+    .where('id', '=', userId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const organisation = await scope.trx
+    .selectFrom('organisations')
+    .select(['name', 'password_mode', 'require_mfa', 'kind'])
+    .where('id', '=', scope.tenantId)
+    .executeTakeFirstOrThrow();
+  const email = scope.cipher.open('users.email', user.email_enc);
+  const displayName = scope.cipher.openOptional('users.display_name', user.display_name_enc);
+  const userInputs = [email, email.split('@')[0]!, organisation.name, ...(displayName ? displayName.split(/\s+/) : [])];
+  return { user, organisation, email, userInputs };
+}
+
+/** Finds which tenant a one-time secret (invitation or reset link) belongs to. */
+async function resolveLink(platform: Platform, kind: 'invitation' | 'password_reset', secret: string) {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(secret)) return undefined;
+  const result = await sql<{ tenant_id: string; subject_id: string }>`
+    select tenant_id, subject_id from custos_resolve_secret(${kind}, ${hashSecret(secret)})`.execute(platform.db.app);
+  const row = result.rows[0];
+  return row ? { tenantId: row.tenant_id, subjectId: row.subject_id } : undefined;
+}
+
+/**
+ * The invited user chooses their password: checked against the organisation's password rules and
+ * the user's own details, hashed with argon2id; the invitation is used up and the account active.
+ */
+export async function acceptInvitation(
+  platform: Platform,
+  input: { token: string; password: string },
+  meta: RequestMeta,
+): Promise<{ tenantId: string; userId: string }> {
+  const password = passwordField.safeParse(input.password);
+  if (!password.success) throw new ValidationError([{ field: 'password', reason: password.error.issues[0]!.message }]);
+  const link = await resolveLink(platform, 'invitation', input.token);
+  if (!link) throw new InvalidLinkError();
+  return platform.inTenant({ tenantId: link.tenantId, actor: { type: 'system', id: null }, meta }, async (scope) => {
+    const invitation = await scope.trx
+      .selectFrom('invitations')
+      .select(['id', 'user_id'])
+      .where('id', '=', link.subjectId)
+      .where('accepted_at', 'is', null)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!invitation) throw new InvalidLinkError();
+    const { user, organisation, userInputs } = await accountContext(scope, invitation.user_id);
+    if (user.status === 'disabled') throw new InvalidLinkError();
+    assertPasswordAcceptable(password.data, { mode: organisation.password_mode, userInputs });
+    const now = new Date();
+    await scope.trx
+      .updateTable('users')
+      .set({ password_hash: await hashPassword(password.data), password_changed_at: now, status: 'active', updated_at: now })
+      .where('id', '=', user.id)
+      .execute();
+    await scope.trx.updateTable('invitations').set({ accepted_at: now }).where('id', '=', invitation.id).execute();
+    const actingScope = { ...scope, actor: { type: 'user' as const, id: user.id } };
+    await recordAudit(actingScope, {
+      action: 'user.invitation_accepted',
+      target: { type: 'user', id: user.id },
+      changes: { password: { personal: true }, status: { before: user.status, after: 'active' } },
+    });
+    await revokeSessions(actingScope, 'password changed', user.id);
+    return { tenantId: link.tenantId, userId: user.id };
+  });
+}
+
+export type SignInResult =
+  | { outcome: 'signed-in'; tenantId: string; userId: string; session: NewSession; mfa: 'not-required' | 'enrol' | 'challenge' }
+  | { outcome: 'choose-organisation'; organisations: { id: string; name: string }[] };
+
+/**
+ * Email and password. The email finds the person's accounts in every organisation through the
+ * platform-wide lookup hash; the password must match one of them. Failures all look alike and
+ * take about as long (a dummy verification runs when there is no account). Where MFA applies the
+ * session starts unverified: only the MFA step upgrades it.
+ */
+export async function signIn(
+  platform: Platform,
+  input: { email: string; password: string; organisationId?: string },
+  meta: RequestMeta,
+): Promise<SignInResult> {
+  const email = String(input.email ?? '').trim();
+  const password = String(input.password ?? '');
+  if (!email || !password || email.length > 254 || password.length > 1024) {
+    // Same time as any other failure: nothing to learn from a fast refusal.
+    await dummyVerify(password.slice(0, 1024));
+    throw new InvalidCredentialsError();
+  }
+  const lookup = platform.keys.platformLookup('users.email', email);
+  const candidates = (
+    await sql<{ tenant_id: string; user_id: string }>`
+      select tenant_id, user_id from custos_sign_in_candidates(${lookup})`.execute(platform.db.app)
+  ).rows.filter((c) => !input.organisationId || c.tenant_id === input.organisationId);
+  if (candidates.length === 0) {
+    await dummyVerify(password);
+    throw new InvalidCredentialsError();
+  }
+  const matches: { tenantId: string; userId: string; name: string }[] = [];
+  for (const candidate of candidates) {
+    const found = await platform.inTenant({ tenantId: candidate.tenant_id, actor: { type: 'system', id: null }, meta }, async (scope) => {
+      const row = await scope.trx.selectFrom('users').select('password_hash').where('id', '=', candidate.user_id).executeTakeFirst();
+      const org = await scope.trx.selectFrom('organisations').select('name').where('id', '=', candidate.tenant_id).executeTakeFirstOrThrow();
+      const ok = row?.password_hash ? await verifyPassword(row.password_hash, password) : await dummyVerify(password);
+      return ok ? org.name : undefined;
+    });
+    if (found) matches.push({ tenantId: candidate.tenant_id, userId: candidate.user_id, name: found });
+  }
+  if (matches.length === 0) throw new InvalidCredentialsError();
+  if (matches.length > 1) {
+    return { outcome: 'choose-organisation', organisations: matches.map((m) => ({ id: m.tenantId, name: m.name })) };
+  }
+  const match = matches[0]!;
+  return platform.inTenant({ tenantId: match.tenantId, actor: { type: 'user', id: match.userId }, meta }, async (scope) => {
+    const { user, organisation } = await accountContext(scope, match.userId);
+    if (user.password_hash && needsRehash(user.password_hash)) {
+      await scope.trx.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', user.id).execute();
+    }
+    const enrolled = user.totp_enrolled_at !== null;
+    // Operator staff always need MFA, whatever the setting says.
+    const required = organisation.require_mfa || organisation.kind === 'operator' || enrolled;
+    const mfa = !required ? 'not-required' : enrolled ? 'challenge' : 'enrol';
+    const session = await createSession(scope, user.id, { mfaVerified: mfa === 'not-required' });
+    return { outcome: 'signed-in', tenantId: match.tenantId, userId: user.id, session, mfa };
+  });
+}
