@@ -39,7 +39,7 @@ const promises = [
   'Every organisation’s data is walled off from every other’s by the database itself, not just by the application.',
   'Personal data is encrypted at rest with keys that belong to each organisation.',
   'Every change to users, settings and personal data is written to a tamper-evident audit trail that admins can read and export.',
-  'There is no master password and no hidden account: support staff access is time-limited, reasoned and visible to the customer.',
+  'There is no master password, no default account and no hidden way in: every API token is issued, scoped to one organisation and revocable.',
 ] as const;
 
 export function Landing() {
