@@ -1,7 +1,8 @@
 import type { Transporter } from 'nodemailer';
 import type { Config } from './config/config.ts';
 import { loadMasterKeyring, type MasterKeySource } from './crypto/master-key.ts';
-import { loadPlatformSecret, SIGN_IN_LOOKUP_SECRET } from './crypto/platform-secrets.ts';
+import { loadPlatformSecret, SIGN_IN_LOOKUP_SECRET, THROTTLE_SECRET } from './crypto/platform-secrets.ts';
+import { CredentialThrottle } from './identity/throttle.ts';
 import { TenantKeyService } from './crypto/tenant-keys.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -30,6 +31,8 @@ export interface Platform {
   keys: TenantKeyService;
   queue: JobQueue;
   mailTransport: Transporter | undefined;
+  /** Throttling and lockout for every path that accepts a credential. */
+  throttle: CredentialThrottle;
   /** Encrypted file storage (documents, photos, exports), one folder per tenant. */
   blobs: LocalBlobStore;
   /** One transaction as the application role, scoped to one tenant (see withTenant). */
@@ -76,6 +79,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   }
   const keys = new TenantKeyService(masterKey.keyring);
   keys.usePlatformLookupKey(await loadPlatformSecret(db.owner, masterKey.keyring, SIGN_IN_LOOKUP_SECRET));
+  // Counters are named by keyed hashes: the table never holds an email or an address.
+  const throttle = new CredentialThrottle(db, { key: await loadPlatformSecret(db.owner, masterKey.keyring, THROTTLE_SECRET) });
   const queue = new JobQueue(db, logger);
   const mailTransport = createTransport(config.smtpUrl);
   const inTenant = <T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) =>
@@ -104,6 +109,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     keys,
     queue,
     mailTransport,
+    throttle,
     blobs: new LocalBlobStore(`${config.dataDir}/blobs`),
     inTenant,
     async close() {

@@ -20,3 +20,4 @@ export async function loadPlatformSecret(owner: Kysely<DB>, master: MasterKeyrin
 }
 
 export const SIGN_IN_LOOKUP_SECRET = 'sign_in_lookup';
+export const THROTTLE_SECRET = 'credential_throttle';

@@ -6,6 +6,7 @@ import { ValidationError } from '../errors.ts';
 import { systemMeta } from '../tenancy/tenant-scope.ts';
 import { acceptInvitation, InvalidCredentialsError, InvalidLinkError, signIn } from './accounts.ts';
 import { loadSession } from './sessions.ts';
+import { TooManyAttemptsError } from './throttle.ts';
 import { getUser, inviteUser } from './users.ts';
 
 const GOOD = 'Quartz-Lantern-47-Harbour';
@@ -92,6 +93,17 @@ describe('signing in', () => {
     if (answer.outcome !== 'choose-organisation') return;
     expect(answer.organisations.map((o) => o.id).sort()).toEqual([school.id, practice.id].sort());
     await expect(signIn(platform, { email, password: GOOD, organisationId: practice.id }, meta())).resolves.toMatchObject({ tenantId: practice.id });
+  });
+
+  it('throttles guessing: after 10 wrong passwords from one address even the right one is refused there', async () => {
+    const { email } = await activeUser(practice);
+    const from = (ip: string) => ({ ...meta(), ip });
+    for (let i = 0; i < 10; i++) {
+      await expect(signIn(platform, { email, password: `Wrong-guess-${i}!` }, from('198.51.100.7'))).rejects.toBeInstanceOf(InvalidCredentialsError);
+    }
+    await expect(signIn(platform, { email, password: GOOD }, from('198.51.100.7'))).rejects.toBeInstanceOf(TooManyAttemptsError);
+    // Another address is not locked out by someone else's guessing (until the account lockout).
+    await expect(signIn(platform, { email, password: GOOD }, from('203.0.113.9'))).resolves.toMatchObject({ outcome: 'signed-in' });
   });
 
   it('refuses a disabled user', async () => {

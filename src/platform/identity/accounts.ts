@@ -68,9 +68,14 @@ export async function acceptInvitation(
 ): Promise<{ tenantId: string; userId: string }> {
   const password = passwordField.safeParse(input.password);
   if (!password.success) throw new ValidationError([{ field: 'password', reason: password.error.issues[0]!.message }]);
+  const subject = { ip: meta.ip ?? 'unknown' };
+  await platform.throttle.check('invitation', subject);
   const link = await resolveLink(platform, 'invitation', input.token);
-  if (!link) throw new InvalidLinkError();
-  return platform.inTenant({ tenantId: link.tenantId, actor: { type: 'system', id: null }, meta }, async (scope) => {
+  if (!link) {
+    await platform.throttle.recordFailure('invitation', subject);
+    throw new InvalidLinkError();
+  }
+  const accepted = await platform.inTenant({ tenantId: link.tenantId, actor: { type: 'system', id: null }, meta }, async (scope) => {
     const invitation = await scope.trx
       .selectFrom('invitations')
       .select(['id', 'user_id'])
@@ -98,6 +103,8 @@ export async function acceptInvitation(
     await revokeSessions(actingScope, 'password changed', user.id);
     return { tenantId: link.tenantId, userId: user.id };
   });
+  await platform.throttle.recordSuccess('invitation', subject);
+  return accepted;
 }
 
 export type SignInResult =
@@ -117,10 +124,18 @@ export async function signIn(
 ): Promise<SignInResult> {
   const email = String(input.email ?? '').trim();
   const password = String(input.password ?? '');
+  // Throttled per address, per account and address, and per account, before any password is
+  // checked; the account is the email as typed, so unknown emails are limited like real ones.
+  const subject = { account: email.slice(0, 254), ip: meta.ip ?? 'unknown' };
+  await platform.throttle.check('sign-in', subject);
+  const fail = async (): Promise<never> => {
+    await platform.throttle.recordFailure('sign-in', subject);
+    throw new InvalidCredentialsError();
+  };
   if (!email || !password || email.length > 254 || password.length > 1024) {
     // Same time as any other failure: nothing to learn from a fast refusal.
     await dummyVerify(password.slice(0, 1024));
-    throw new InvalidCredentialsError();
+    return fail();
   }
   const lookup = platform.keys.platformLookup('users.email', email);
   const candidates = (
@@ -129,7 +144,7 @@ export async function signIn(
   ).rows.filter((c) => !input.organisationId || c.tenant_id === input.organisationId);
   if (candidates.length === 0) {
     await dummyVerify(password);
-    throw new InvalidCredentialsError();
+    return fail();
   }
   const matches: { tenantId: string; userId: string; name: string }[] = [];
   for (const candidate of candidates) {
@@ -141,7 +156,8 @@ export async function signIn(
     });
     if (found) matches.push({ tenantId: candidate.tenant_id, userId: candidate.user_id, name: found });
   }
-  if (matches.length === 0) throw new InvalidCredentialsError();
+  if (matches.length === 0) return fail();
+  await platform.throttle.recordSuccess('sign-in', subject);
   if (matches.length > 1) {
     return { outcome: 'choose-organisation', organisations: matches.map((m) => ({ id: m.tenantId, name: m.name })) };
   }
