@@ -12,7 +12,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Chromium is missing: installing Debian's chromium package for the browser tests…"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update
-  apt-get install -y --no-install-recommends chromium
+  apt-get install -y chromium
   [ -x "$CHROMIUM" ] && exit 0
 fi
 
