@@ -148,13 +148,14 @@ export async function signIn(
   }
   const matches: { tenantId: string; userId: string; name: string }[] = [];
   for (const candidate of candidates) {
-    const found = await platform.inTenant({ tenantId: candidate.tenant_id, actor: { type: 'system', id: null }, meta }, async (scope) => {
-      const row = await scope.trx.selectFrom('users').select('password_hash').where('id', '=', candidate.user_id).executeTakeFirst();
-      const org = await scope.trx.selectFrom('organisations').select('name').where('id', '=', candidate.tenant_id).executeTakeFirstOrThrow();
-      const ok = row?.password_hash ? await verifyPassword(row.password_hash, password) : await dummyVerify(password);
-      return ok ? org.name : undefined;
-    });
-    if (found) matches.push({ tenantId: candidate.tenant_id, userId: candidate.user_id, name: found });
+    // Read the hash in the tenant's transaction, verify after it: argon2 takes tens of
+    // milliseconds, and a connection (on PGlite, the only one) should not wait on it.
+    const stored = await platform.inTenant({ tenantId: candidate.tenant_id, actor: { type: 'system', id: null }, meta }, async (scope) => ({
+      hash: (await scope.trx.selectFrom('users').select('password_hash').where('id', '=', candidate.user_id).executeTakeFirst())?.password_hash ?? null,
+      name: (await scope.trx.selectFrom('organisations').select('name').where('id', '=', candidate.tenant_id).executeTakeFirstOrThrow()).name,
+    }));
+    const ok = stored.hash ? await verifyPassword(stored.hash, password) : await dummyVerify(password);
+    if (ok) matches.push({ tenantId: candidate.tenant_id, userId: candidate.user_id, name: stored.name });
   }
   if (matches.length === 0) return fail();
   await platform.throttle.recordSuccess('sign-in', subject);
