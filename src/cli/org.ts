@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseOrThrow } from '../platform/identity/users.ts';
+import { parseOrThrow } from '../platform/validation.ts';
 import {
   createOrganisation,
   createOrganisationSchema,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from '../platform/identity/api-tokens.ts';
-import { parseOrThrow } from '../platform/identity/users.ts';
+import { parseOrThrow } from '../platform/validation.ts';
 import { inOrganisation, print, printJson, requireUuid, withDataOption, withPlatform, type CommonOptions } from './runtime.ts';
 
 interface CreateOptions extends CommonOptions {

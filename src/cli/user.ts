@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { inviteUser, inviteUserSchema, listUsers, parseOrThrow } from '../platform/identity/users.ts';
+import { inviteUser, inviteUserSchema, listUsers } from '../platform/identity/users.ts';
+import { parseOrThrow } from '../platform/validation.ts';
 import { enqueueMail } from '../platform/mail/mail.ts';
 import { getOrganisation, invitationMail } from '../platform/organisations/organisations.ts';
 import { printInvitation } from './org.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-writer.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { parseOrThrow } from '../identity/users.ts';
+import { parseOrThrow } from '../validation.ts';
 import type { TenantScope } from '../tenancy/tenant-scope.ts';
 import { ADMIN_ROLE, isRoleOf } from './roles.ts';
 

@@ -8,8 +8,11 @@ import type { MasterKeyring } from './master-key.ts';
  * finds someone's accounts across organisations. Wrapped by the master key like tenant keys, read
  * by the owner handle only, created on first start.
  */
+/** What a wrapped platform secret is bound to; rotation re-wraps under the same context. */
+export const platformSecretContext = (name: string) => `platform-secret|${name}`;
+
 export async function loadPlatformSecret(owner: Kysely<DB>, master: MasterKeyring, name: string): Promise<Buffer> {
-  const context = `platform-secret|${name}`;
+  const context = platformSecretContext(name);
   const existing = await owner.selectFrom('platform_secrets').select('wrapped').where('name', '=', name).executeTakeFirst();
   if (existing) return master.unwrap(existing.wrapped, context);
   const { wrapped, masterKeyId } = master.wrap(crypto.randomBytes(32), context);

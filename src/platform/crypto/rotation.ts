@@ -5,6 +5,8 @@ import { recordAudit } from '../audit/audit-writer.ts';
 import type { Platform } from '../platform.ts';
 import { SYSTEM_ACTOR, systemMeta } from '../tenancy/tenant-scope.ts';
 import { MASTER_KEY_FILE, MasterKeyring } from './master-key.ts';
+import { platformSecretContext } from './platform-secrets.ts';
+import { tenantKeyWrapContext } from './tenant-keys.ts';
 
 export interface MasterRotationResult {
   oldKeyId: string;
@@ -42,7 +44,7 @@ export async function rotateMasterKey(platform: Platform, options: { newKey?: Bu
   const rewrapped = await platform.db.owner.transaction().execute(async (trx) => {
     const rows = await trx.selectFrom('tenant_keys').selectAll().forUpdate().execute();
     for (const row of rows) {
-      const context = `tenant-key|${row.tenant_id}|${row.purpose}|${row.version}`;
+      const context = tenantKeyWrapContext(row.tenant_id, row.purpose, row.version);
       const secret = oldKeyring.unwrap(row.wrapped, context);
       const { wrapped, masterKeyId } = newKeyring.wrap(secret, context);
       await trx
@@ -56,7 +58,7 @@ export async function rotateMasterKey(platform: Platform, options: { newKey?: Bu
     // Platform secrets (the sign-in lookup key) are wrapped by the master key too.
     const secrets = await trx.selectFrom('platform_secrets').selectAll().forUpdate().execute();
     for (const secret of secrets) {
-      const context = `platform-secret|${secret.name}`;
+      const context = platformSecretContext(secret.name);
       const { wrapped, masterKeyId } = newKeyring.wrap(oldKeyring.unwrap(secret.wrapped, context), context);
       await trx.updateTable('platform_secrets').set({ wrapped, master_key_id: masterKeyId }).where('name', '=', secret.name).execute();
     }

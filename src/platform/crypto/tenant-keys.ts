@@ -32,7 +32,8 @@ interface LoadedKeys {
   index: Buffer;
 }
 
-const wrapContext = (tenantId: string, purpose: string, version: number) =>
+/** What a wrapped tenant key is bound to; rotation re-wraps under the same context. */
+export const tenantKeyWrapContext = (tenantId: string, purpose: string, version: number) =>
   `tenant-key|${tenantId}|${purpose}|${version}`;
 
 /** Normalises a value for a blind index so lookups ignore case and surrounding space. */
@@ -72,7 +73,7 @@ export class TenantKeyService {
   /** Creates version 1 of a new tenant's data and index keys. Must run inside that tenant's transaction. */
   async createKeys(trx: Transaction<DB>, tenantId: string): Promise<void> {
     const rows = (['data', 'index'] as const).map((purpose) => {
-      const { wrapped, masterKeyId } = this.master.wrap(crypto.randomBytes(32), wrapContext(tenantId, purpose, 1));
+      const { wrapped, masterKeyId } = this.master.wrap(crypto.randomBytes(32), tenantKeyWrapContext(tenantId, purpose, 1));
       return { tenant_id: tenantId, purpose, version: 1, wrapped, master_key_id: masterKeyId };
     });
     await trx.insertInto('tenant_keys').values(rows).execute();
@@ -89,7 +90,7 @@ export class TenantKeyService {
     const version = Number(latest?.version ?? 0) + 1;
     const { wrapped, masterKeyId } = this.master.wrap(
       crypto.randomBytes(32),
-      wrapContext(tenantId, 'data', version),
+      tenantKeyWrapContext(tenantId, 'data', version),
     );
     await trx
       .insertInto('tenant_keys')
@@ -119,7 +120,7 @@ export class TenantKeyService {
     const data = new Map<number, Buffer>();
     let index: Buffer | undefined;
     for (const row of rows) {
-      const key = this.master.unwrap(row.wrapped, wrapContext(tenantId, row.purpose, row.version));
+      const key = this.master.unwrap(row.wrapped, tenantKeyWrapContext(tenantId, row.purpose, row.version));
       if (row.purpose === 'data') data.set(row.version, key);
       else index = key;
     }

@@ -5,7 +5,7 @@ import type { DB } from '../db/schema.ts';
 import { NotFoundError, UnauthorizedError } from '../errors.ts';
 import { isUuid, sqlSafeLiteral, tenantSettingsSql, type TenantContext, type TenantScope } from '../tenancy/tenant-scope.ts';
 import { hashSecret, newSecret } from './tokens.ts';
-import { parseOrThrow } from './users.ts';
+import { parseOrThrow } from '../validation.ts';
 
 /** Scopes an API token may carry. `admin` may manage users and tokens; `read` may only read. */
 export const API_TOKEN_SCOPES = ['read', 'admin'] as const;

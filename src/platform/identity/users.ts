@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-writer.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { parseOrThrow } from '../validation.ts';
 import type { TenantScope } from '../tenancy/tenant-scope.ts';
 import { newSecret } from './tokens.ts';
 
@@ -27,17 +28,6 @@ export interface Invitation {
   /** The one-time link; shown once, only its hash is stored. */
   inviteUrl: string;
   expiresAt: string;
-}
-
-/** Turns zod issues into field problems for a 400 that names each field and its reason. */
-export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    throw new ValidationError(
-      parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', reason: i.message })),
-    );
-  }
-  return parsed.data;
 }
 
 /**
