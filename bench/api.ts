@@ -9,6 +9,7 @@ import pg from 'pg';
 import { startServer } from '../src/http/server.ts';
 import { loadConfig } from '../src/platform/config/config.ts';
 import { createApiToken } from '../src/platform/identity/api-tokens.ts';
+import { currentTotp } from '../src/platform/identity/mfa/index.ts';
 import { inviteUser } from '../src/platform/identity/users.ts';
 import { createOrganisation } from '../src/platform/organisations/organisations.ts';
 import { createPlatform, type Platform } from '../src/platform/platform.ts';
@@ -19,9 +20,10 @@ import { combine, measure, type LoadFigures } from './support/load.ts';
 import { compare, type BenchResult } from './support/report.ts';
 
 /**
- * GET /api/v1/users through the whole platform (token lookup, one RLS transaction, decryption)
- * against a bare Fastify route running the same query as the owner. Target: at least half the
- * bare throughput.
+ * GET /api/v1/users through the whole platform as the web app calls it — a real signed-in session
+ * (password, then MFA), looked up and re-checked, one RLS transaction, decryption — against a bare
+ * Fastify route running the same query as the owner. Target: at least half the bare throughput.
+ * The same read with an API token is reported beside it.
  */
 const USERS = 25;
 const CONNECTIONS = 50;
@@ -48,13 +50,17 @@ export async function run({ databaseUrl }: { databaseUrl?: string }): Promise<Be
     });
     const platform = await createPlatform(config, { poolSize: POOL_SIZE });
     cleanups.unshift(() => platform.close());
-    const { tenantId, token } = await seedOrganisation(platform);
+    const { tenantId, token, adminEmail, inviteUrl } = await seedOrganisation(platform);
     console.log(`seeded one organisation with ${USERS} users on ${scratch ? 'PostgreSQL (scratch database)' : 'PGlite'}`);
 
     const server = await startServer(platform);
     cleanups.unshift(() => server.close());
     const platformUrl = `${server.url}/api/v1/users`;
-    const headers = { authorization: `Bearer ${token}` };
+    const headers = { cookie: await signInThroughTheApi(server.url, adminEmail, inviteUrl) };
+    const tokenHeaders = { authorization: `Bearer ${token}` };
+    if (!isDeepStrictEqual(await fetchJson(platformUrl, tokenHeaders), await fetchJson(platformUrl, headers))) {
+      throw new Error('the token and the session see different users; the comparison would be unfair');
+    }
 
     const reference = await fetchJson(platformUrl, headers);
     const envelope = envelopeLike(reference, USERS);
@@ -77,20 +83,26 @@ export async function run({ databaseUrl }: { databaseUrl?: string }): Promise<Be
     console.log(`warming up both servers for ${WARM_UP_SECONDS} s each…`);
     await load(bareUrl, WARM_UP_SECONDS);
     await load(platformUrl, WARM_UP_SECONDS, headers);
+    await load(platformUrl, WARM_UP_SECONDS, tokenHeaders);
     // Interleaved A-B-B-A, so a change in machine load during the run weighs on both alike.
     console.log(`measuring ${CONNECTIONS} connections for ${MEASURE_SECONDS} s each, in interleaved slices…`);
     const slice = MEASURE_SECONDS / 2;
     const baselineSlices: LoadFigures[] = [];
     const custosSlices: LoadFigures[] = [];
+    const tokenSlices: LoadFigures[] = [];
     baselineSlices.push(await load(bareUrl, slice));
     custosSlices.push(await load(platformUrl, slice, headers));
+    tokenSlices.push(await load(platformUrl, slice, tokenHeaders));
+    tokenSlices.push(await load(platformUrl, slice, tokenHeaders));
     custosSlices.push(await load(platformUrl, slice, headers));
     baselineSlices.push(await load(bareUrl, slice));
     const baseline = combine(baselineSlices);
     const custos = combine(custosSlices);
+    const withToken = combine(tokenSlices);
     describe('baseline (bare Fastify, owner, one query)', baseline);
-    describe('custos   (GET /api/v1/users, token + RLS transaction)', custos);
-    if (baseline.failures > 0 || custos.failures > 0) {
+    describe('custos   (GET /api/v1/users, session cookie + RLS transaction)', custos);
+    describe('custos   (GET /api/v1/users, API token + RLS transaction)', withToken);
+    if (baseline.failures > 0 || custos.failures > 0 || withToken.failures > 0) {
       throw new Error('some requests failed (non-2xx, errors or timeouts); the figures are not valid');
     }
     return [
@@ -98,6 +110,14 @@ export async function run({ databaseUrl }: { databaseUrl?: string }): Promise<Be
         bench: 'api',
         metric: 'req_per_s',
         value: custos.requestsPerSecond,
+        baseline: baseline.requestsPerSecond,
+        target: TARGET,
+        ...(scratch ? {} : { database: 'pglite' as const }),
+      }),
+      compare({
+        bench: 'api-token',
+        metric: 'req_per_s',
+        value: withToken.requestsPerSecond,
         baseline: baseline.requestsPerSecond,
         target: TARGET,
         ...(scratch ? {} : { database: 'pglite' as const }),
@@ -114,7 +134,7 @@ export async function run({ databaseUrl }: { databaseUrl?: string }): Promise<Be
 }
 
 /** One school with an admin, further staff invited through the platform (audited), and an API token. */
-async function seedOrganisation(platform: Platform): Promise<{ tenantId: string; token: string }> {
+async function seedOrganisation(platform: Platform): Promise<{ tenantId: string; token: string; adminEmail: string; inviteUrl: string }> {
   faker.seed(20261124);
   const by = { actor: SYSTEM_ACTOR, meta: systemMeta('bench') };
   const organisation = await createOrganisation(
@@ -130,7 +150,37 @@ async function seedOrganisation(platform: Platform): Promise<{ tenantId: string;
     }
     return (await createApiToken(scope, { name: 'benchmark', scopes: ['read'] }, 'bench')).token;
   });
-  return { tenantId: organisation.id, token };
+  return { tenantId: organisation.id, token, adminEmail: 'head.teacher@example.test', inviteUrl: organisation.inviteUrl };
+}
+
+/**
+ * What the web app does: accept the invitation with a password, sign in, set up TOTP and confirm
+ * it. Returns the Cookie header of the resulting MFA-verified session.
+ */
+async function signInThroughTheApi(baseUrl: string, email: string, inviteUrl: string): Promise<string> {
+  const password = `Bench-${crypto.randomBytes(9).toString('base64url')}-7!`;
+  let cookies = new Map<string, string>();
+  const post = async (path: string, body?: object) => {
+    const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie, 'x-csrf-token': cookies.get('custos_csrf')! } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!response.ok) throw new Error(`POST ${path} answered HTTP ${response.status}: ${await response.text()}`);
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const [name, value] = pair!.split('=') as [string, string];
+      cookies.set(name, value);
+    }
+    return response.status === 204 ? undefined : response.json();
+  };
+  await post('/api/v1/auth/invitations/accept', { token: inviteUrl.split('/').at(-1), password });
+  cookies = new Map();
+  await post('/api/v1/auth/sign-in', { email, password });
+  const { secret } = (await post('/api/v1/auth/mfa/totp/enrolment')) as { secret: string };
+  await post('/api/v1/auth/mfa/totp/enrolment/confirm', { code: currentTotp(secret) });
+  return `custos_session=${cookies.get('custos_session')}`;
 }
 
 async function fetchJson(url: string, headers: Record<string, string>): Promise<unknown> {

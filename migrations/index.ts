@@ -3,6 +3,7 @@ import * as core from './0001_core.ts';
 import * as blobs from './0002_blobs.ts';
 import * as identity from './0004_identity.ts';
 import * as throttle from './0003_throttle.ts';
+import * as sessionAccess from './0005_session_access.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002_blobs': blobs,
   '0004_identity': identity,
   '0003_throttle': throttle,
+  '0005_session_access': sessionAccess,
 };

@@ -14,7 +14,7 @@ export function registerDemoCommand(program: Command): void {
       if (options.json) return printJson(result);
       if (result.created.length === 0) {
         print(`The demo data is already loaded (${result.alreadyPresent.length} organisations); nothing was changed.`);
-        print('Its tokens and links were shown when it was made. Issue a new token with: custos token create --org ID --name NAME --scopes read,admin');
+        print('Its passwords and tokens were shown when it was made. Issue a new token with: custos token create --org ID --name NAME --scopes read,admin');
         return;
       }
       printSignInDetails(result, platform.config.publicUrl);
@@ -23,8 +23,8 @@ export function registerDemoCommand(program: Command): void {
 }
 
 /**
- * Tokens and invitation links exist in clear only at this moment (the database keeps hashes), so
- * this is the one chance to show them.
+ * Passwords and tokens exist in clear only at this moment (the database keeps hashes), so this is
+ * the one chance to show them.
  */
 export function printSignInDetails(result: DemoLoadResult, baseUrl: string): void {
   print('');
@@ -34,9 +34,15 @@ export function printSignInDetails(result: DemoLoadResult, baseUrl: string): voi
     print(`  ${o.name}  [${o.kind}]`);
     print(`    organisation id   ${o.id}`);
     if (o.parentId) print(`    part of trust     ${o.parentId}`);
-    print(`    admin             ${o.adminEmail}`);
-    print(`    admin invitation  ${o.inviteUrl}`);
+    print(`    sign-in page      ${baseUrl}/sign-in`);
+    print(`    admin email       ${o.adminEmail}`);
+    print(`    admin password    ${o.adminPassword}`);
     print(`    admin API token   ${o.token}`);
+  }
+  if (result.created.length > 0) {
+    print('');
+    print('Schools, trusts, local authorities and the operator require MFA: their admins enrol an');
+    print('authenticator app at first sign-in. The accountancy practice does not require MFA.');
   }
   const example = result.created[0];
   if (example) {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ValidationError, type FieldProblem } from '../platform/errors.ts';
 import { parseOrThrow } from '../platform/validation.ts';
 import {
   createOrganisation,
@@ -6,8 +7,15 @@ import {
   listAllOrganisations,
   ORGANISATION_KINDS,
 } from '../platform/organisations/organisations.ts';
+import {
+  cancelOrganisation,
+  getOrganisationSettings,
+  organisationSettingsSchema,
+  updateOrganisationSettings,
+  type OrganisationSettings,
+} from '../platform/organisations/settings.ts';
 import { SYSTEM_ACTOR, systemMeta } from '../platform/tenancy/tenant-scope.ts';
-import { print, printJson, withDataOption, withPlatform, type CommonOptions } from './runtime.ts';
+import { inOrganisation, print, printJson, requireUuid, withDataOption, withPlatform, type CommonOptions } from './runtime.ts';
 
 interface CreateOptions extends CommonOptions {
   kind: string;
@@ -18,7 +26,7 @@ interface CreateOptions extends CommonOptions {
 }
 
 export function registerOrgCommands(program: Command): void {
-  const org = program.command('org').description('create and list organisations (tenants)');
+  const org = program.command('org').description('create, list, configure and cancel organisations (tenants)');
 
   withDataOption(
     org
@@ -64,6 +72,73 @@ export function registerOrgCommands(program: Command): void {
       }
     });
   });
+  withDataOption(
+    org
+      .command('settings')
+      .description("show an organisation's security settings, or change them with the options below")
+      .requiredOption('--org <id>', 'organisation id')
+      .option('--require-mfa <on|off>', 'require every user to use a second factor (always on for the operator)')
+      .option('--password-mode <mode>', 'composition (default: 8+ with upper, lower, digit, symbol) | nist (12+, no composition rules)')
+      .option('--json', 'print one JSON object {"requireMfa","passwordMode"}'),
+  ).action(async (options: SettingsOptions) => {
+    requireUuid('org', options.org, 'must be an organisation id');
+    // Checked before anything is opened: bad input writes nothing.
+    const change = parseSettingsOptions(options);
+    const settings = await withPlatform(options, (platform) =>
+      inOrganisation(platform, options.org, (scope) =>
+        change ? updateOrganisationSettings(scope, change) : getOrganisationSettings(scope),
+      ),
+    );
+    if (options.json) return printJson(settings);
+    if (change) print(`Updated the settings of organisation ${options.org}:`);
+    printSettings(settings);
+  });
+
+  withDataOption(
+    org
+      .command('cancel')
+      .description('cancel an organisation: nobody can sign in, every session ends and every API token is revoked')
+      .requiredOption('--org <id>', 'organisation id')
+      .option('--json', 'print one JSON object {"id","status"}'),
+  ).action(async (options: CommonOptions & { org: string }) => {
+    requireUuid('org', options.org, 'must be an organisation id');
+    await withPlatform(options, (platform) => cancelOrganisation(platform, options.org, systemMeta('cli')));
+    if (options.json) return printJson({ id: options.org, status: 'cancelled' });
+    print(`Organisation ${options.org} is cancelled: its users cannot sign in, their sessions have ended and its API tokens are revoked.`);
+  });
+}
+
+interface SettingsOptions extends CommonOptions {
+  org: string;
+  requireMfa?: string;
+  passwordMode?: string;
+}
+
+/** The changes asked for, or undefined when the command only shows the settings. */
+function parseSettingsOptions(options: SettingsOptions): Partial<OrganisationSettings> | undefined {
+  if (options.requireMfa === undefined && options.passwordMode === undefined) return undefined;
+  const problems: FieldProblem[] = [];
+  let requireMfa: boolean | undefined;
+  if (options.requireMfa !== undefined) {
+    const value = options.requireMfa.trim().toLowerCase();
+    if (value === 'on') requireMfa = true;
+    else if (value === 'off') requireMfa = false;
+    else problems.push({ field: 'requireMfa', reason: 'must be on or off' });
+  }
+  const input = { requireMfa, passwordMode: options.passwordMode?.trim() };
+  try {
+    const parsed = parseOrThrow(organisationSettingsSchema, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
+    if (problems.length === 0) return parsed;
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    problems.push(...(error.errors ?? []));
+  }
+  throw new ValidationError(problems);
+}
+
+function printSettings(settings: OrganisationSettings): void {
+  print(`  require MFA     ${settings.requireMfa ? 'on' : 'off'}`);
+  print(`  password mode   ${settings.passwordMode}`);
 }
 
 /**

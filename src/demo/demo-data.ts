@@ -1,6 +1,10 @@
+import crypto from 'node:crypto';
 import { base, en, Faker } from '@faker-js/faker';
+import { recordAudit } from '../platform/audit/audit-writer.ts';
 import type { OrganisationKind } from '../platform/db/schema.ts';
 import { createApiToken } from '../platform/identity/api-tokens.ts';
+import { hashPassword } from '../platform/identity/password-hash.ts';
+import { checkPassword } from '../platform/identity/password-policy.ts';
 import { inviteUser } from '../platform/identity/users.ts';
 import { enqueueMail } from '../platform/mail/mail.ts';
 import { createOrganisation, invitationMail, listAllOrganisations } from '../platform/organisations/organisations.ts';
@@ -36,8 +40,11 @@ export interface DemoOrganisation {
   name: string;
   parentId: string | null;
   adminEmail: string;
-  /** The admin's one-time invitation link. */
-  inviteUrl: string;
+  /**
+   * The admin's password, generated afresh for this database and shown once: the demo has no
+   * fixed or default credential. Only its argon2id hash is stored.
+   */
+  adminPassword: string;
   /** An admin-scoped API token, shown once. */
   token: string;
   invitedMembers: number;
@@ -91,9 +98,32 @@ function slug(text: string): string {
   return text.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
+const PASSWORD_LENGTH = 20;
+// No look-alikes (0/O, 1/l/I) so the printed password can be typed from a screen.
+const PASSWORD_CLASSES = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%*+-=?@^_~'] as const;
+
 /**
- * Creates the planned organisations that are not there yet, each with its invited admin, a few
- * invited members and an admin API token. Organisations are created one by one (each in its own
+ * A random password that meets the default (composition) rules: upper, lower, digit and symbol,
+ * none of the person's or organisation's details. crypto.randomInt throughout, ~120 bits.
+ */
+export function generateDemoPassword(userInputs: readonly string[] = []): string {
+  const all = PASSWORD_CLASSES.join('');
+  for (;;) {
+    const chars = PASSWORD_CLASSES.map((set) => set[crypto.randomInt(set.length)]!);
+    while (chars.length < PASSWORD_LENGTH) chars.push(all[crypto.randomInt(all.length)]!);
+    for (let i = chars.length - 1; i > 0; i--) {
+      const j = crypto.randomInt(i + 1);
+      [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+    }
+    const password = chars.join('');
+    // Random text almost never fails; when it does (a name spelled out by chance), draw again.
+    if (checkPassword(password, { mode: 'composition', userInputs }).ok) return password;
+  }
+}
+
+/**
+ * Creates the planned organisations that are not there yet, each with its admin (active, with a
+ * freshly generated password), a few invited members and an admin API token. Organisations are created one by one (each in its own
  * transaction), so a run that stopped half-way is completed by the next one.
  */
 export async function loadDemoData(platform: Platform, plan = demoPlan()): Promise<DemoLoadResult> {
@@ -116,7 +146,24 @@ export async function loadDemoData(platform: Platform, plan = demoPlan()): Promi
       by,
     );
     idByKey.set(entry.key, created.id);
+    const adminPassword = generateDemoPassword([entry.admin.email, entry.admin.email.split('@')[0]!, entry.name, ...entry.admin.name.split(/\s+/)]);
+    // argon2 outside the transaction, so no connection waits on it.
+    const passwordHash = await hashPassword(adminPassword);
     const token = await platform.inTenant({ tenantId: created.id, ...by }, async (scope) => {
+      // The admin's invitation, accepted on their behalf with the generated password: the link
+      // is used up, the account is active, and the trail says so as it would for the admin.
+      const now = new Date();
+      await scope.trx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, password_changed_at: now, status: 'active', updated_at: now })
+        .where('id', '=', created.adminUserId)
+        .execute();
+      await scope.trx.updateTable('invitations').set({ accepted_at: now }).where('user_id', '=', created.adminUserId).where('accepted_at', 'is', null).execute();
+      await recordAudit(scope, {
+        action: 'user.invitation_accepted',
+        target: { type: 'user', id: created.adminUserId },
+        changes: { password: { personal: true }, status: { before: 'invited', after: 'active' } },
+      });
       for (const member of entry.members) {
         const invitation = await inviteUser(scope, { email: member.email, displayName: member.name, role: 'member' }, platform.config.publicUrl);
         await enqueueMail(platform.queue, scope, invitationMail(member.email, entry.name, invitation.inviteUrl));
@@ -129,7 +176,7 @@ export async function loadDemoData(platform: Platform, plan = demoPlan()): Promi
       name: entry.name,
       parentId: parentId ?? null,
       adminEmail: entry.admin.email,
-      inviteUrl: created.inviteUrl,
+      adminPassword,
       token: token.token,
       invitedMembers: entry.members.length,
     });

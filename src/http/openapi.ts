@@ -6,8 +6,10 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 export const DOCS_PREFIX = '/api/docs';
 export const OPENAPI_JSON = '/api/openapi.json';
 
-/** The security requirement of every authenticated route, as the spec states it. */
-export const BEARER_AUTH = [{ bearerAuth: [] }];
+/** The security requirement of routes open to API tokens and web sessions alike. */
+export const BEARER_AUTH: Record<string, string[]>[] = [{ bearerAuth: [] }, { sessionCookie: [] }];
+/** Routes for a signed-in person only (their own account, MFA, sign-out). */
+export const SESSION_AUTH: Record<string, string[]>[] = [{ sessionCookie: [] }];
 
 /**
  * OpenAPI 3.1 generated from the routes' zod schemas (one contract source: the same schemas
@@ -31,6 +33,14 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
             scheme: 'bearer',
             bearerFormat: 'cst_…',
             description: 'An organisation API token. Scope `read` may read; `admin` may also invite, manage tokens and read the audit trail.',
+          },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: '__Host-custos_session',
+            description:
+              'The web app\'s session (named `custos_session` on plain HTTP). State-changing requests must echo the ' +
+              '`__Host-custos_csrf` cookie in an `X-CSRF-Token` header.',
           },
         },
       },

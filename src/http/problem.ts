@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, PROBLEM_BASE, type FieldProblem } from '../platform/errors.ts';
+import { TooManyAttemptsError } from '../platform/identity/throttle.ts';
 
 /** RFC 9457 problem details, as every error leaves the API. */
 export interface Problem {
@@ -110,6 +111,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
  */
 export function problemErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = toProblem(error);
+  // The throttle knows when the next attempt will be heard; say so, as RFC 9110 §10.2.3 provides.
+  if (error instanceof TooManyAttemptsError) reply.header('retry-after', String(error.retryAfterSeconds));
   if (problem.status >= 500) {
     request.log.error({ err: error }, 'request failed');
   } else {

@@ -16,6 +16,8 @@ export const CONTENT_SECURITY_POLICY = {
   'default-src': ["'self'"],
   'base-uri': ["'none'"],
   'form-action': ["'self'"],
+  // data: for server-drawn images such as the MFA enrolment QR code; scripts stay 'self' only.
+  'img-src': ["'self'", 'data:'],
   'frame-ancestors': ["'none'"],
   'object-src': ["'none'"],
   'script-src-attr': ["'none'"],

@@ -5,8 +5,10 @@ import { asSystem, createTestOrganisation, fakePerson, type TestOrganisation } f
 import { startTestPlatform, type TestPlatform } from '../../test/harness.ts';
 import { listApiTokens } from '../platform/identity/api-tokens.ts';
 import { listUsers } from '../platform/identity/users.ts';
-import { buildServer, registeredRoutes } from './server.ts';
-import { bearer, expectProblem, issueToken, tenantCounts } from './testing.ts';
+import { getOrganisationSettings } from '../platform/organisations/settings.ts';
+import { permissionsOf } from '../platform/access/roles.ts';
+import { buildServer, registeredRoutes, type RegisteredRoute } from './server.ts';
+import { bearer, expectProblem, issueToken, tenantCounts, testSession } from './testing.ts';
 
 /**
  * Route inventory: every route the server registers must appear either in the public allowlist
@@ -20,6 +22,10 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /api/openapi.json': 'the API contract',
   'GET /': 'the web app shell',
   'GET /*': 'the web app build, when one exists',
+  'POST /api/v1/auth/sign-in': 'how a session begins; throttled, one answer for every failure',
+  'POST /api/v1/auth/invitations/accept': 'the emailed single-use link is the credential; throttled',
+  'POST /api/v1/auth/password-reset': 'asks for a link by email; always 202; throttled',
+  'POST /api/v1/auth/password-reset/complete': 'the emailed single-use link is the credential; throttled',
 };
 const PUBLIC_PREFIXES = ['GET /api/docs'];
 
@@ -38,25 +44,45 @@ interface Probe {
   (call: (options: { method?: string; url: string; payload?: unknown }) => Promise<LightMyRequestResponse>): Promise<void>;
 }
 
+type Access = { permission: string; scope: 'read' | 'admin' } | { session: { beforeMfa: boolean } };
+
 /**
- * The authorisation matrix for API tokens, as data: the scope each /api/v1 route demands.
- * `admin` includes `read`. The tests below are generated from it.
+ * The authorisation matrix, as data: for routes open to API tokens and people, the permission a
+ * person's role must hold and the scope a token must carry (`admin` includes `read`); for a
+ * person's own-account routes, whether they may be used before MFA is passed. The tests below are
+ * generated from it.
  */
-const REQUIRED_SCOPE: Record<string, 'read' | 'admin'> = {
-  'GET /api/v1/organisation': 'read',
-  'GET /api/v1/users': 'read',
-  'GET /api/v1/users/:id': 'read',
-  'POST /api/v1/users/invitations': 'admin',
-  'GET /api/v1/api-tokens': 'read',
-  'POST /api/v1/api-tokens': 'admin',
-  'DELETE /api/v1/api-tokens/:id': 'admin',
-  'GET /api/v1/audit': 'admin',
-  'GET /api/v1/audit/export.csv': 'admin',
-  'GET /api/v1/audit/verify': 'admin',
-  'GET /api/v1/permissions': 'read',
-  'PUT /api/v1/users/:id/role': 'admin',
-  'POST /api/v1/users/:id/disable': 'admin',
+const REQUIRED_ACCESS: Record<string, Access> = {
+  'GET /api/v1/organisation': { permission: 'organisation.read', scope: 'read' },
+  'GET /api/v1/organisation/settings': { permission: 'organisation.read', scope: 'read' },
+  'PUT /api/v1/organisation/settings': { permission: 'settings.manage', scope: 'admin' },
+  'GET /api/v1/users': { permission: 'users.read', scope: 'read' },
+  'GET /api/v1/users/:id': { permission: 'users.read', scope: 'read' },
+  'POST /api/v1/users/invitations': { permission: 'users.manage', scope: 'admin' },
+  'GET /api/v1/api-tokens': { permission: 'api_tokens.manage', scope: 'read' },
+  'POST /api/v1/api-tokens': { permission: 'api_tokens.manage', scope: 'admin' },
+  'DELETE /api/v1/api-tokens/:id': { permission: 'api_tokens.manage', scope: 'admin' },
+  'GET /api/v1/audit': { permission: 'audit.read', scope: 'admin' },
+  'GET /api/v1/audit/export.csv': { permission: 'audit.read', scope: 'admin' },
+  'GET /api/v1/audit/verify': { permission: 'audit.read', scope: 'admin' },
+  'GET /api/v1/permissions': { permission: 'organisation.read', scope: 'read' },
+  'PUT /api/v1/users/:id/role': { permission: 'users.manage', scope: 'admin' },
+  'POST /api/v1/users/:id/disable': { permission: 'users.manage', scope: 'admin' },
+  'POST /api/v1/users/:id/mfa/reset': { permission: 'users.manage', scope: 'admin' },
+  'GET /api/v1/auth/session': { session: { beforeMfa: true } },
+  'POST /api/v1/auth/sign-out': { session: { beforeMfa: true } },
+  'POST /api/v1/auth/mfa/totp/enrolment': { session: { beforeMfa: true } },
+  'POST /api/v1/auth/mfa/totp/enrolment/confirm': { session: { beforeMfa: true } },
+  'POST /api/v1/auth/mfa/challenge': { session: { beforeMfa: true } },
+  'POST /api/v1/auth/sign-out-everywhere': { session: { beforeMfa: false } },
+  'POST /api/v1/auth/password': { session: { beforeMfa: false } },
+  'POST /api/v1/auth/mfa/recovery-codes': { session: { beforeMfa: false } },
 };
+
+const isPublicKey = (key: string) => key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
+const keyOf = (route: { method: string; url: string }) => `${route.method} ${route.url}`;
+/** Every route that needs a caller: what the matrix and the probes must cover. */
+const guardedRoutes = () => registeredRoutes(app).filter((r) => r.url.startsWith('/api/v1') && !isPublicKey(keyOf(r)));
 
 const PROBES: Record<string, Probe> = {
   'GET /api/v1/organisation': async (call) => {
@@ -122,6 +148,45 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/users/:id/disable': async (call) => {
     for (const id of [a.adminUserId, aMemberId]) expectProblem(await call({ method: 'POST', url: `/api/v1/users/${id}/disable` }), 404);
   },
+  'POST /api/v1/users/:id/mfa/reset': async (call) => {
+    for (const id of [a.adminUserId, aMemberId]) expectProblem(await call({ method: 'POST', url: `/api/v1/users/${id}/mfa/reset` }), 404);
+  },
+  'GET /api/v1/organisation/settings': async (call) => {
+    const response = await call({ url: '/api/v1/organisation/settings' });
+    expect(response.json()).toEqual({ requireMfa: true, passwordMode: expect.any(String) });
+  },
+  'PUT /api/v1/organisation/settings': async (call) => {
+    const response = await call({ method: 'PUT', url: '/api/v1/organisation/settings', payload: { passwordMode: 'nist' } });
+    expect(response.json()).toEqual({ requireMfa: true, passwordMode: 'nist' });
+  },
+  'GET /api/v1/auth/session': async (call) => {
+    const response = await call({ url: '/api/v1/auth/session' });
+    expect(response.json()).toMatchObject({ user: { id: b.adminUserId }, organisation: { id: b.id } });
+  },
+  'POST /api/v1/auth/sign-out': async (call) => {
+    expect((await call({ method: 'POST', url: '/api/v1/auth/sign-out' })).statusCode).toBe(204);
+  },
+  'POST /api/v1/auth/mfa/totp/enrolment': async (call) => {
+    const response = await call({ method: 'POST', url: '/api/v1/auth/mfa/totp/enrolment' });
+    expect(response.json().uri).toContain(encodeURIComponent(b.adminEmail));
+  },
+  'POST /api/v1/auth/mfa/totp/enrolment/confirm': async (call) => {
+    const problem = expectProblem(await call({ method: 'POST', url: '/api/v1/auth/mfa/totp/enrolment/confirm', payload: { code: '000000' } }), 400);
+    expect(problem.errors?.[0]?.field).toBe('code');
+  },
+  'POST /api/v1/auth/mfa/challenge': async (call) => {
+    expectProblem(await call({ method: 'POST', url: '/api/v1/auth/mfa/challenge', payload: { code: '000000' } }), 409);
+  },
+  'POST /api/v1/auth/sign-out-everywhere': async (call) => {
+    expect((await call({ method: 'POST', url: '/api/v1/auth/sign-out-everywhere' })).statusCode).toBe(204);
+  },
+  'POST /api/v1/auth/password': async (call) => {
+    const payload = { currentPassword: 'not the password', newPassword: 'Another-Passw0rd!' };
+    expectProblem(await call({ method: 'POST', url: '/api/v1/auth/password', payload }), 400);
+  },
+  'POST /api/v1/auth/mfa/recovery-codes': async (call) => {
+    expectProblem(await call({ method: 'POST', url: '/api/v1/auth/mfa/recovery-codes', payload: { code: '000000' } }), 409);
+  },
 };
 
 async function snapshotOfA() {
@@ -131,6 +196,8 @@ async function snapshotOfA() {
     counts: await tenantCounts(platform, a.id),
     users: users.map((u) => ({ id: u.id, email: u.email, role: u.role, status: u.status })),
     tokens: tokens.map((t) => ({ id: t.id, revokedAt: t.revokedAt, scopes: t.scopes })),
+    settings: await asSystem(platform, a.id, getOrganisationSettings),
+    liveSessions: await asSystem(platform, a.id, async (scope) => (await scope.trx.selectFrom('sessions').select('id').where('revoked_at', 'is', null).execute()).length),
   };
 }
 
@@ -144,7 +211,9 @@ beforeAll(async () => {
   const invited = await app.inject({ method: 'POST', url: '/api/v1/users/invitations', headers: bearer(a.token), payload: { email: aMemberEmail } });
   aMemberId = invited.json().userId;
   aTokenId = (await asSystem(platform, a.id, listApiTokens))[0]!.id;
-  aSecrets = [a.id, a.name, a.adminUserId, a.adminEmail, a.token, aTokenId, aMemberId, aMemberEmail];
+  // A has live sessions too: B must not be able to end or see them.
+  const aSession = await testSession(platform, a.id, a.adminUserId, { mfaVerified: true });
+  aSecrets = [a.id, a.name, a.adminUserId, a.adminEmail, a.token, aTokenId, aMemberId, aMemberEmail, aSession.token, aSession.sessionId];
 });
 
 afterAll(async () => {
@@ -158,66 +227,133 @@ describe('route inventory', () => {
     expect(routes).toEqual(expect.arrayContaining(['GET /api/health', 'GET /api/v1/users', 'DELETE /api/v1/api-tokens/:id']));
   });
 
-  it('has every route either public by decision or authenticated', () => {
+  it('has every route either public by decision or authenticated with a declared posture', () => {
     for (const route of registeredRoutes(app)) {
-      const key = `${route.method} ${route.url}`;
-      const isPublic = key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
-      if (isPublic) {
-        expect(route.url.startsWith('/api/v1'), `${key} is public but under /api/v1`).toBe(false);
+      const key = keyOf(route);
+      if (isPublicKey(key)) {
+        expect(route.authenticated, `${key} is public but authenticates`).toBe(false);
+        expect(route.url.startsWith('/api/v1') ? route.url.startsWith('/api/v1/auth/') : true, `${key} is public under /api/v1`).toBe(true);
       } else {
         expect(route.authenticated, `${key} must authenticate or be added to PUBLIC_ROUTES with a reason`).toBe(true);
-        expect(route.scope, `${key} must declare the scope it needs`).toBeDefined();
+        expect(route.permission ?? route.session, `${key} must declare the permission or session it needs`).toBeDefined();
       }
     }
   });
 
-  it('has a cross-tenant probe for every /api/v1 route, and no stale probes', () => {
-    const v1 = registeredRoutes(app).filter((r) => r.url.startsWith('/api/v1')).map((r) => `${r.method} ${r.url}`);
-    expect(v1.filter((key) => !(key in PROBES)), 'routes without a cross-tenant probe').toEqual([]);
-    expect(Object.keys(PROBES).filter((key) => !v1.includes(key)), 'probes for routes that no longer exist').toEqual([]);
+  it('has a cross-tenant probe for every guarded route, and no stale probes', () => {
+    const guarded = guardedRoutes().map(keyOf);
+    expect(guarded.filter((key) => !(key in PROBES)), 'routes without a cross-tenant probe').toEqual([]);
+    expect(Object.keys(PROBES).filter((key) => !guarded.includes(key)), 'probes for routes that no longer exist').toEqual([]);
   });
 });
 
 describe('authorisation matrix', () => {
-  it('covers exactly the /api/v1 routes, each declaring the scope the matrix gives it', () => {
-    const v1 = registeredRoutes(app).filter((r) => r.url.startsWith('/api/v1'));
-    expect(Object.fromEntries(v1.map((r) => [`${r.method} ${r.url}`, r.scope]))).toEqual(REQUIRED_SCOPE);
+  const declared = (r: RegisteredRoute): Access => (r.session ? { session: r.session } : { permission: r.permission!, scope: r.scope as 'read' | 'admin' });
+  const entries = () => Object.entries(REQUIRED_ACCESS).map(([key, access]) => {
+    const [method, path] = key.split(' ') as ['GET', string];
+    // A body that would fail validation: the access check must answer first.
+    return { key, access, method, url: path.replace(':id', crypto.randomUUID()), payload: method === 'GET' ? undefined : { unexpected: true } };
   });
 
-  it('refuses every route without a token, and the admin routes to a read token, before reading the body', async () => {
+  it('covers exactly the guarded routes, each declaring what the matrix gives it', () => {
+    expect(Object.fromEntries(guardedRoutes().map((r) => [keyOf(r), declared(r)]))).toEqual(REQUIRED_ACCESS);
+  });
+
+  it('refuses every guarded route without a credential, and with a bad token or cookie, before reading the body', async () => {
+    const before = await tenantCounts(platform, b.id);
+    for (const { key, method, url, payload } of entries()) {
+      expectProblem(await app.inject({ method, url, payload }), 401);
+      expectProblem(await app.inject({ method, url, payload, headers: bearer(`cst_${'x'.repeat(40)}`) }), 401);
+      const forged = await app.inject({ method, url, payload, headers: { cookie: `custos_session=css_${'y'.repeat(40)}` } });
+      expect(forged.statusCode, key).toBe(401);
+    }
+    expect(await tenantCounts(platform, b.id)).toEqual(before);
+  });
+
+  it('gives a read token the read routes only, and no token the people-only routes', async () => {
     const readToken = (await issueToken(platform, b.id, ['read'], 'matrix read')).token;
     const before = await tenantCounts(platform, b.id);
-    for (const [key, scope] of Object.entries(REQUIRED_SCOPE)) {
-      const [method, path] = key.split(' ') as ['GET', string];
-      const url = path.replace(':id', crypto.randomUUID());
-      // A body that would fail validation: the scope check must answer first.
-      const payload = method === 'GET' ? undefined : { unexpected: true };
-      expectProblem(await app.inject({ method, url, payload }), 401);
-      const withRead = await app.inject({ method, url, payload, headers: bearer(readToken) });
-      if (scope === 'admin') expectProblem(withRead, 403);
-      else expect([200, 404], `${key} with a read token`).toContain(withRead.statusCode);
+    for (const { key, access, method, url, payload } of entries()) {
+      const response = await app.inject({ method, url, payload, headers: bearer(readToken) });
+      if ('session' in access || access.scope === 'admin') expectProblem(response, 403);
+      else expect([200, 404], `${key} with a read token`).toContain(response.statusCode);
+    }
+    expect(await tenantCounts(platform, b.id)).toEqual(before);
+  });
+
+  it("holds a member's session to the member role's permissions", async () => {
+    const member = await app.inject({ method: 'POST', url: '/api/v1/users/invitations', headers: bearer(b.token), payload: { email: fakePerson().email, role: 'member' } });
+    const session = await testSession(platform, b.id, member.json().userId, { mfaVerified: true });
+    const memberPermissions = permissionsOf('school', 'member');
+    const before = await tenantCounts(platform, b.id);
+    for (const { key, access, method, url, payload } of entries()) {
+      if ('session' in access) continue;
+      const response = await app.inject({ method, url, payload, headers: method === 'GET' ? session.read : session.write });
+      if (memberPermissions.includes(access.permission as never)) expect([200, 404], `${key} as a member`).toContain(response.statusCode);
+      else expect(expectProblem(response, 403).type, key).toMatch(/forbidden$/);
+    }
+    expect(await tenantCounts(platform, b.id)).toEqual(before);
+  });
+
+  it('refuses a session that has not passed MFA where the organisation requires it, except on the MFA steps', async () => {
+    for (const { key, access, method, url, payload } of entries()) {
+      const session = await testSession(platform, b.id, b.adminUserId, { mfaVerified: false });
+      const response = await app.inject({ method, url, payload, headers: method === 'GET' ? session.read : session.write });
+      if ('session' in access && access.session.beforeMfa) {
+        expect([200, 204, 400, 409], `${key} before MFA`).toContain(response.statusCode);
+      } else {
+        expect(expectProblem(response, 403).type, key).toMatch(/mfa-required$/);
+      }
+    }
+  });
+
+  it('admits a session without MFA where the organisation does not require it and the user never enrolled', async () => {
+    const practice = await createTestOrganisation(platform, { kind: 'practice' });
+    const session = await testSession(platform, practice.id, practice.adminUserId, { mfaVerified: false });
+    expect((await app.inject({ url: '/api/v1/users', headers: session.read })).statusCode).toBe(200);
+    // Once the practice switches MFA on, the same session is stopped until it passes MFA.
+    const on = await app.inject({ method: 'PUT', url: '/api/v1/organisation/settings', headers: session.write, payload: { requireMfa: true } });
+    expect(on.json()).toMatchObject({ requireMfa: true });
+    expect(expectProblem(await app.inject({ url: '/api/v1/users', headers: session.read }), 403).type).toMatch(/mfa-required$/);
+  });
+
+  it('refuses a state-changing cookie request without the right CSRF token, changing nothing', async () => {
+    const session = await testSession(platform, b.id, b.adminUserId, { mfaVerified: true });
+    const before = await tenantCounts(platform, b.id);
+    for (const { key, method, url } of entries().filter((e) => e.method !== 'GET')) {
+      for (const csrf of [undefined, 'wrong', session.token]) {
+        const headers = csrf === undefined ? session.read : { ...session.read, 'x-csrf-token': csrf };
+        expect(expectProblem(await app.inject({ method, url, payload: { email: fakePerson().email }, headers }), 403).type, key).toMatch(/csrf$/);
+      }
     }
     expect(await tenantCounts(platform, b.id)).toEqual(before);
   });
 });
 
-describe("tenant B's admin token against tenant A", () => {
-  it("never shows B any of A's data and never changes A, on every /api/v1 route", async () => {
+describe("tenant B's admin (token and signed-in session) against tenant A", () => {
+  it("never shows B any of A's data and never changes A, on every guarded route", async () => {
     const before = await snapshotOfA();
-    const v1 = registeredRoutes(app).filter((r) => r.url.startsWith('/api/v1'));
-    expect(v1.length).toBe(Object.keys(PROBES).length);
-    for (const route of v1) {
-      const key = `${route.method} ${route.url}`;
+    const guarded = guardedRoutes();
+    expect(guarded.length).toBe(Object.keys(PROBES).length);
+    const callers = guarded.flatMap((route) => {
+      const sessionOnly = 'session' in REQUIRED_ACCESS[keyOf(route)]!;
+      return [...(sessionOnly ? [] : [{ route, as: 'token' as const }]), { route, as: 'session' as const }];
+    });
+    for (const { route, as } of callers) {
+      const key = keyOf(route);
+      // A fresh session each time: some probes sign out.
+      const session = as === 'session' ? await testSession(platform, b.id, b.adminUserId, { mfaVerified: true }) : undefined;
       const calls: { sent: string; response: LightMyRequestResponse }[] = [];
       await PROBES[key]!(async ({ method = 'GET', url, payload }) => {
-        // Tenant hints in headers must change nothing: the token alone decides the tenant.
-        const response = await app.inject({ method: method as 'GET', url, payload: payload as object, headers: { ...bearer(b.token), 'x-tenant-id': a.id } });
+        const credential = session ? (method === 'GET' ? session.read : session.write) : bearer(b.token);
+        // Tenant hints in headers must change nothing: the credential alone decides the tenant.
+        const response = await app.inject({ method: method as 'GET', url, payload: payload as object, headers: { ...credential, 'x-tenant-id': a.id } });
         calls.push({ sent: url + JSON.stringify(payload ?? null), response });
         return response;
       });
       expect(calls.length, `${key} probe made a call`).toBeGreaterThan(0);
       for (const { sent, response } of calls) {
-        expect([200, 201, 204, 403, 404], `${key} status`).toContain(response.statusCode);
+        expect([200, 201, 204, 400, 403, 404, 409], `${key} as ${as}: status`).toContain(response.statusCode);
         // An id B itself sent may come back (a problem's `instance` is the request path); nothing else of A's may.
         for (const secret of aSecrets.filter((s) => !sent.includes(s))) {
           expect(response.body, `${key} leaked ${secret}`).not.toContain(secret);

@@ -206,12 +206,13 @@ describe('health', () => {
 });
 
 describe('OpenAPI', () => {
-  it('serves an OpenAPI 3.1 document with bearer auth and every /api/v1 route', async () => {
+  it('serves an OpenAPI 3.1 document stating each /api/v1 route\'s credentials', async () => {
     const response = await app.inject({ url: '/api/openapi.json' });
     expect(response.statusCode).toBe(200);
     const spec = response.json();
     expect(spec.openapi).toMatch(/^3\.1\./);
     expect(spec.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(spec.components.securitySchemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie' });
     const { registeredRoutes } = await import('./server.ts');
     const v1 = registeredRoutes(app).filter((r) => r.url.startsWith('/api/v1/'));
     expect(v1.length).toBeGreaterThanOrEqual(10);
@@ -219,7 +220,9 @@ describe('OpenAPI', () => {
       const specPath = route.url.replace(/:(\w+)/g, '{$1}');
       const operation = spec.paths[specPath]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.url} is documented`).toBeDefined();
-      expect(operation.security, `${route.method} ${route.url} declares bearer auth`).toEqual([{ bearerAuth: [] }]);
+      // What the spec says must be what the route's hooks enforce: none, token or cookie, or cookie only.
+      const expected = !route.authenticated ? undefined : route.session ? [{ sessionCookie: [] }] : [{ bearerAuth: [] }, { sessionCookie: [] }];
+      expect(operation.security, `${route.method} ${route.url} declares its credentials`).toEqual(expected);
     }
     expect(spec.paths['/api/v1/users/invitations'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('email');
   });

@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../platform/logging/logger.ts';
 import type { Platform } from '../platform/platform.ts';
-import { authenticate, scopeOfHook } from './auth.ts';
+import { authenticate, postureOfHooks } from './auth.ts';
 import { registerOpenApi, registerOpenApiUi } from './openapi.ts';
 import { problemErrorHandler } from './problem.ts';
 import { registerProtections, requestId } from './protections.ts';
@@ -12,6 +13,8 @@ import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { organisationRoutes } from './routes/organisation.ts';
+import { authRoutes } from './routes/auth.ts';
+import { accountRoutes } from './routes/account.ts';
 import { userRoutes } from './routes/users.ts';
 import { registerWebApp, WEB_DIST_DIR } from './static.ts';
 import { httpsOptions } from './tls.ts';
@@ -27,7 +30,12 @@ export interface RegisteredRoute {
   method: string;
   url: string;
   authenticated: boolean;
+  /** What a person's role must include (routes open to API tokens and sessions). */
+  permission?: string;
+  /** What an API token's scopes must include. */
   scope?: string;
+  /** A route for a signed-in person's own account; `beforeMfa` ones may be used before the second factor. */
+  session?: { beforeMfa: boolean };
 }
 
 const inventories = new WeakMap<FastifyInstance, RegisteredRoute[]>();
@@ -62,13 +70,16 @@ export async function buildServer(platform: Platform, options: BuildServerOption
     const hooks = hooksOf(route);
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
-      const scope = hooks.map(scopeOfHook).find(Boolean);
-      inventory.push({ method, url: route.url, authenticated: hooks.includes(authenticate), ...(scope ? { scope } : {}) });
+      inventory.push({ method, url: route.url, authenticated: hooks.includes(authenticate), ...postureOfHooks(hooks) });
     }
   });
 
   app.decorate('platform', platform);
   app.decorateRequest('auth', null);
+  app.decorateRequest('requirement', null);
+  // Parses the Cookie header for the session routes; nothing is signed with a cookie secret,
+  // since the session cookie is a random token checked against its stored hash.
+  await app.register(fastifyCookie);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(problemErrorHandler);
@@ -82,6 +93,8 @@ export async function buildServer(platform: Platform, options: BuildServerOption
   await app.register(apiTokenRoutes);
   await app.register(auditRoutes);
   await app.register(accessRoutes);
+  await app.register(authRoutes);
+  await app.register(accountRoutes);
 
   await registerOpenApiUi(app);
   await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);

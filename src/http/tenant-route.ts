@@ -1,20 +1,36 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../platform/errors.ts';
 import { setTenantForToken } from '../platform/identity/api-tokens.ts';
-import type { TenantContext, TenantScope } from '../platform/tenancy/tenant-scope.ts';
+import { setTenantForSession, touchSession } from '../platform/identity/session-access.ts';
+import type { SessionContext } from '../platform/identity/sessions.ts';
+import type { RequestMeta, TenantContext, TenantScope } from '../platform/tenancy/tenant-scope.ts';
+import { checkRequirement } from './auth.ts';
 
 /** How stale `last_used_at` may get before a request refreshes it: one write per token per minute at most. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
-/** The tenant, actor and request metadata for the caller's transaction; fails closed without a token. */
-export function requestTenantContext(request: FastifyRequest): TenantContext {
-  if (!request.auth) throw new UnauthorizedError();
+/** Request id, IP and user agent, as audit entries and session records keep them. */
+export function requestMeta(request: FastifyRequest): RequestMeta {
   const userAgent = request.headers['user-agent'];
+  return { requestId: String(request.id), ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null };
+}
+
+/** The tenant, actor and request metadata for the caller's transaction; fails closed without a caller. */
+export function requestTenantContext(request: FastifyRequest): TenantContext {
+  const auth = request.auth;
+  if (!auth) throw new UnauthorizedError();
   return {
-    tenantId: request.auth.tenantId,
-    actor: { type: 'api_token', id: request.auth.tokenId },
-    meta: { requestId: String(request.id), ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null },
+    tenantId: auth.tenantId,
+    actor: auth.kind === 'api_token' ? { type: 'api_token', id: auth.tokenId } : { type: 'user', id: auth.userId },
+    meta: requestMeta(request),
   };
+}
+
+/** The signed-in person's session, for account services that run their own transactions. */
+export function sessionContext(request: FastifyRequest): SessionContext {
+  const auth = request.auth;
+  if (!auth || auth.kind !== 'session') throw new UnauthorizedError();
+  return { tenantId: auth.tenantId, userId: auth.userId, sessionId: auth.sessionId, meta: requestMeta(request) };
 }
 
 const touchedAt = new Map<string, number>();
@@ -63,15 +79,30 @@ export function tenantHandler<Request extends FastifyRequest, Reply extends Fast
 ): (request: Request, reply: Reply) => Promise<Result> {
   return async function inTenantTransaction(request, reply) {
     const context = requestTenantContext(request);
-    // The token is checked again, authoritatively, in the statement that sets the tenant.
-    const options = { setTenant: setTenantForToken(request.auth!.tokenHash) };
+    const auth = request.auth!;
+    // Every caller of a tenant route has passed an access hook; none means a route forgot one.
+    const requirement = request.requirement;
+    if (!requirement) throw new UnauthorizedError();
+    if (auth.kind === 'api_token') {
+      // The token is checked again, authoritatively, in the statement that sets the tenant.
+      return request.server.platform.inTenant(
+        context,
+        async (scope) => {
+          await touchApiToken(scope, auth.tokenId);
+          return handler(request, scope, reply);
+        },
+        { setTenant: setTenantForToken(auth.tokenHash) },
+      );
+    }
+    // So is the session, with the route's requirement applied to its fresh state: a role taken
+    // away or a session revoked a moment ago counts for this request.
     return request.server.platform.inTenant(
       context,
       async (scope) => {
-        await touchApiToken(scope, context.actor.id!);
+        await touchSession(scope, auth);
         return handler(request, scope, reply);
       },
-      options,
+      { setTenant: setTenantForSession(auth.tokenHash, (fresh) => checkRequirement({ kind: 'session', ...fresh }, requirement)) },
     );
   };
 }

@@ -2,6 +2,8 @@ import { expect } from 'vitest';
 import type { LightMyRequestResponse as InjectResponse } from 'fastify';
 import { asSystem } from '../../test/factories.ts';
 import { createApiToken } from '../platform/identity/api-tokens.ts';
+import { createSession } from '../platform/identity/sessions.ts';
+import { sessionCookieNames } from './session-cookies.ts';
 import type { Platform } from '../platform/platform.ts';
 
 /** Test helpers for the HTTP layer (not a test file itself). */
@@ -40,4 +42,33 @@ export async function tenantCounts(platform: Platform, tenantId: string) {
 export async function issueToken(platform: Platform, tenantId: string, scopes: ('read' | 'admin')[], name = 'extra token') {
   const { token, info } = await asSystem(platform, tenantId, (scope) => createApiToken(scope, { name, scopes }, 'test'));
   return { token, id: info.id };
+}
+
+export interface TestSession {
+  /** Headers for a GET (cookie only). */
+  read: { cookie: string };
+  /** Headers for a state-changing request (cookie and CSRF token). */
+  write: { cookie: string; 'x-csrf-token': string };
+  sessionId: string;
+  token: string;
+}
+
+/**
+ * A live web session for a user, made directly (no password, no argon2): the user is made active
+ * first, as someone who accepted their invitation would be. `mfaVerified` says whether the session
+ * has passed a second factor.
+ */
+export async function testSession(platform: Platform, tenantId: string, userId: string, options: { mfaVerified: boolean }): Promise<TestSession> {
+  const session = await asSystem(platform, tenantId, async (scope) => {
+    await scope.trx.updateTable('users').set({ status: 'active' }).where('id', '=', userId).where('status', '=', 'invited').execute();
+    return createSession({ ...scope, actor: { type: 'user', id: userId } }, userId, { mfaVerified: options.mfaVerified });
+  });
+  const cookie = `${sessionCookieNames(platform.config).session}=${session.token}`;
+  return { read: { cookie }, write: { cookie, 'x-csrf-token': session.csrfToken }, sessionId: session.sessionId, token: session.token };
+}
+
+/** The session cookie a response set, if any. */
+export function sessionCookieFrom(platform: Platform, response: InjectResponse): string | undefined {
+  const name = sessionCookieNames(platform.config).session;
+  return response.cookies.find((c) => c.name === name && c.value)?.value;
 }

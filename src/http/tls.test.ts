@@ -6,6 +6,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestOrganisation } from '../../test/factories.ts';
 import { startTestPlatform, type TestPlatform } from '../../test/harness.ts';
 import { startServer } from './server.ts';
 
@@ -102,5 +103,33 @@ describe('TLS', () => {
     });
     expect(headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
     expect(headers['x-request-id']).toBeDefined();
+  });
+
+  it('sets __Host- session cookies with Secure, HttpOnly and SameSite=Strict over HTTPS', async () => {
+    const school = await createTestOrganisation(platform);
+    const post = (path: string, body: object) =>
+      new Promise<{ status: number; cookies: string[] }>((resolve, reject) => {
+        const request = https.request(`${server.url}${path}`, { method: 'POST', ca: [cert], headers: { 'content-type': 'application/json' } }, (response) => {
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode!, cookies: response.headers['set-cookie'] ?? [] }));
+        });
+        request.on('error', reject);
+        request.end(JSON.stringify(body));
+      });
+    const password = 'Quarry-Lilac-64!';
+    expect((await post('/api/v1/auth/invitations/accept', { token: school.inviteUrl.split('/').at(-1), password })).status).toBe(204);
+    const signedIn = await post('/api/v1/auth/sign-in', { email: school.adminEmail, password });
+    expect(signedIn.status).toBe(200);
+    const session = signedIn.cookies.find((c) => c.startsWith('__Host-custos_session='))!;
+    const csrf = signedIn.cookies.find((c) => c.startsWith('__Host-custos_csrf='))!;
+    for (const cookie of [session, csrf]) {
+      expect(cookie).toMatch(/; Path=\/(;|$)/);
+      expect(cookie).toMatch(/; Secure(;|$)/);
+      expect(cookie).toMatch(/; SameSite=Strict(;|$)/);
+      // The __Host- prefix forbids a Domain attribute: the cookie stays with this exact host.
+      expect(cookie).not.toMatch(/Domain=/i);
+    }
+    expect(session).toMatch(/; HttpOnly(;|$)/);
+    expect(csrf).not.toMatch(/HttpOnly/);
   });
 });

@@ -76,3 +76,25 @@ export function formatViolations(violations: AxeViolation[]): string {
     )
     .join('\n');
 }
+
+/**
+ * Collects what a page reports as going wrong: script errors, console errors and CSP refusals
+ * (Chromium logs most itself; the event catches any it reports only to the page). With
+ * `allowHttpErrors`, Chromium's console line for a 4xx answer is not counted: pages that are
+ * refused on purpose (401 before sign-in, 400 on a bad form) log one.
+ */
+export async function watchPageProblems(page: Page, options: { allowHttpErrors?: boolean } = {}): Promise<string[]> {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    if (options.allowHttpErrors && /status of 4\d\d/.test(message.text())) return;
+    problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (event) =>
+      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`),
+    ),
+  );
+  return problems;
+}

@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/http/server.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
-import { checkAccessibility, formatViolations, launchBrowser } from './browser.ts';
+import { checkAccessibility, formatViolations, launchBrowser, watchPageProblems } from './browser.ts';
 import { ensureWebBuilt } from './web-build.ts';
 
 const LANDING_TITLE = 'Custos — secure services for schools, local authorities and accountancy practices';
@@ -28,16 +28,7 @@ describe('landing page in a browser', () => {
     browser = await launchBrowser();
     context = await browser.newContext();
     page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageProblems.push(message.text());
-    });
-    page.on('pageerror', (error) => pageProblems.push(error.message));
-    // Chromium logs most refusals itself; the event catches any it reports only to the page.
-    await page.addInitScript(() =>
-      document.addEventListener('securitypolicyviolation', (event) =>
-        console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`),
-      ),
-    );
+    pageProblems = await watchPageProblems(page);
   });
 
   afterAll(async () => {
@@ -47,7 +38,7 @@ describe('landing page in a browser', () => {
   });
 
   async function open(path: string): Promise<Page> {
-    pageProblems = [];
+    pageProblems.length = 0;
     const response = await page.goto(new URL(path, server.url).toString());
     expect(response?.status()).toBe(200);
     return page;

@@ -31,13 +31,19 @@ export async function ensureWebBuilt(): Promise<string> {
   const index = path.join(WEB_DIST, 'index.html');
   if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSource()) return WEB_DIST;
   const staging = fs.mkdtempSync(path.join(webDir, '.dist-'));
+  // Vitest sets NODE_ENV=test, and Vite builds React's development bundle unless NODE_ENV is
+  // production: the browser tests must run what ships, so the build gets production explicitly.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
   try {
-    await build({ configFile, logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
+    await build({ configFile, mode: 'production', logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
     const previous = `${WEB_DIST}.old-${process.pid}`;
     if (fs.existsSync(WEB_DIST)) fs.renameSync(WEB_DIST, previous);
     fs.renameSync(staging, WEB_DIST);
     fs.rmSync(previous, { recursive: true, force: true });
   } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
     fs.rmSync(staging, { recursive: true, force: true });
   }
   return WEB_DIST;

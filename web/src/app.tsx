@@ -1,48 +1,46 @@
-import type { ReactElement } from 'react';
-import { Landing } from './pages/landing.tsx';
+import { useEffect, useRef, type ComponentType } from 'react';
+import { Guard } from './guard.tsx';
+import { SiteHeader } from './components/site-header.tsx';
 import { NotFound } from './pages/not-found.tsx';
+import { useLocation } from './router.ts';
+import { findRoute } from './routes.ts';
+import { SessionProvider } from './session.tsx';
 
-/**
- * Path → page. Deliberately a plain table until sign-in and the product shells arrive; each
- * product will add its own route folder (web/src/pages/<product>/) and entries here, or this
- * becomes a router without the layout below changing.
- */
-const routes: Record<string, () => ReactElement> = {
-  '/': Landing,
-};
+export function App() {
+  return (
+    <SessionProvider>
+      <Shell />
+    </SessionProvider>
+  );
+}
 
-export function App({ path = window.location.pathname }: { path?: string }) {
-  const Page = routes[path] ?? NotFound;
+/** Path → page, inside the one layout: skip link, header, main, footer. */
+function Shell() {
+  const location = useLocation();
+  const found = findRoute(location.pathname);
+  const Page = found?.route.page as ComponentType<Record<string, string>> | undefined;
+  useFocusOnNavigation(location.pathname);
+
   return (
     <>
       {/* First focusable element on every page (WCAG 2.4.1 bypass blocks). */}
       <a className="skip-link" href="#main">
         Skip to main content
       </a>
-      <header className="site-header">
-        <div className="container site-header__inner">
-          <a className="brand" href="/">
-            <img className="brand__mark" src="/favicon.svg" alt="" width="32" height="32" />
-            <span>Custos</span>
-          </a>
-          <nav aria-label="Main">
-            <ul className="nav-list">
-              <li>
-                <a href="/api/docs">API documentation</a>
-              </li>
-            </ul>
-          </nav>
-        </div>
-      </header>
+      <SiteHeader />
       {/* tabIndex -1 so following the skip link moves keyboard focus here, not just the scroll position. */}
       <main id="main" tabIndex={-1} className="container site-main">
-        <Page />
+        {found && Page ? (
+          <Guard route={found.route} location={location}>
+            <Page key={location.pathname} {...found.params} />
+          </Guard>
+        ) : (
+          <NotFound />
+        )}
       </main>
       <footer className="site-footer">
         <div className="container">
-          <p>
-            Custos — one security core for schools, local authorities and accountancy practices.
-          </p>
+          <p>Custos — one security core for schools, local authorities and accountancy practices.</p>
           <p>
             <a href="/api/docs">API documentation</a> · <a href="/api/health">Service health (JSON)</a>
           </p>
@@ -50,4 +48,25 @@ export function App({ path = window.location.pathname }: { path?: string }) {
       </footer>
     </>
   );
+}
+
+/**
+ * After an in-app navigation, focus moves to the new page's h1 (or main), so keyboard and screen
+ * reader users start at the top of the new content, as they would after a full page load.
+ */
+function useFocusOnNavigation(pathname: string) {
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const timer = window.setTimeout(() => {
+      const target = document.querySelector<HTMLElement>('main h1') ?? document.getElementById('main');
+      if (!target) return;
+      if (target.tagName === 'H1' && !target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+      target.focus({ preventScroll: false });
+    }, 50);
+    return () => window.clearTimeout(timer);
+  }, [pathname]);
 }

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { allPermissions } from '../../platform/access/permissions.ts';
 import { permissionsOf, rolesFor } from '../../platform/access/roles.ts';
 import { changeRoleSchema, changeUserRole, disableUser } from '../../platform/access/user-roles.ts';
+import { resetUserMfa } from '../../platform/identity/mfa-enrolment.ts';
 import { getOrganisation } from '../../platform/organisations/organisations.ts';
-import { authenticate, requireScope } from '../auth.ts';
+import { authenticate, requireAccess } from '../auth.ts';
 import { BEARER_AUTH } from '../openapi.ts';
 import { problemResponses } from '../problem.ts';
 import { tenantHandler } from '../tenant-route.ts';
@@ -25,7 +26,7 @@ export async function accessRoutes(app: FastifyInstance): Promise<void> {
   routes.get(
     '/api/v1/permissions',
     {
-      onRequest: [authenticate, requireScope('read')],
+      onRequest: [authenticate, requireAccess('organisation.read', 'read')],
       schema: {
         tags: ['access'],
         summary: 'Who may do what in this organisation',
@@ -52,7 +53,7 @@ export async function accessRoutes(app: FastifyInstance): Promise<void> {
   routes.put(
     '/api/v1/users/:id/role',
     {
-      onRequest: [authenticate, requireScope('admin')],
+      onRequest: [authenticate, requireAccess('users.manage', 'admin')],
       schema: {
         tags: ['access'],
         summary: "Change a user's role",
@@ -73,7 +74,7 @@ export async function accessRoutes(app: FastifyInstance): Promise<void> {
   routes.post(
     '/api/v1/users/:id/disable',
     {
-      onRequest: [authenticate, requireScope('admin')],
+      onRequest: [authenticate, requireAccess('users.manage', 'admin')],
       schema: {
         tags: ['access'],
         summary: 'Disable a user',
@@ -85,6 +86,26 @@ export async function accessRoutes(app: FastifyInstance): Promise<void> {
     },
     tenantHandler(async (request, scope, reply) => {
       await disableUser(scope, request.params.id);
+      reply.code(204);
+      return null;
+    }),
+  );
+
+  routes.post(
+    '/api/v1/users/:id/mfa/reset',
+    {
+      onRequest: [authenticate, requireAccess('users.manage', 'admin')],
+      schema: {
+        tags: ['access'],
+        summary: "Reset a user's MFA",
+        description: 'For someone who lost their authenticator and recovery codes: removes both and ends their sessions; they set MFA up again at next sign-in.',
+        security: BEARER_AUTH,
+        params: userIdParams,
+        response: { 204: z.null(), ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    tenantHandler(async (request, scope, reply) => {
+      await resetUserMfa(scope, request.params.id);
       reply.code(204);
       return null;
     }),

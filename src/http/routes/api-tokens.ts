@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { API_TOKEN_SCOPES, createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from '../../platform/identity/api-tokens.ts';
-import { authenticate, requireScope } from '../auth.ts';
+import { authenticate, requireAccess } from '../auth.ts';
 import { BEARER_AUTH } from '../openapi.ts';
 import { problemResponses } from '../problem.ts';
 import { tenantHandler } from '../tenant-route.ts';
@@ -33,7 +33,7 @@ export async function apiTokenRoutes(app: FastifyInstance): Promise<void> {
   routes.get(
     '/api/v1/api-tokens',
     {
-      onRequest: [authenticate, requireScope('read')],
+      onRequest: [authenticate, requireAccess('api_tokens.manage', 'read')],
       schema: {
         tags: ['api-tokens'],
         summary: "The organisation's API tokens (never their secrets)",
@@ -47,7 +47,7 @@ export async function apiTokenRoutes(app: FastifyInstance): Promise<void> {
   routes.post(
     '/api/v1/api-tokens',
     {
-      onRequest: [authenticate, requireScope('admin')],
+      onRequest: [authenticate, requireAccess('api_tokens.manage', 'admin')],
       schema: {
         tags: ['api-tokens'],
         summary: 'Issue an API token',
@@ -57,7 +57,7 @@ export async function apiTokenRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     tenantHandler(async (request, scope, reply) => {
-      const { token, info } = await createApiToken(scope, request.body, `api_token:${scope.actor.id}`);
+      const { token, info } = await createApiToken(scope, request.body, `${scope.actor.type}:${scope.actor.id}`);
       reply.code(201);
       return { ...info, token };
     }),
@@ -66,7 +66,7 @@ export async function apiTokenRoutes(app: FastifyInstance): Promise<void> {
   routes.delete(
     '/api/v1/api-tokens/:id',
     {
-      onRequest: [authenticate, requireScope('admin')],
+      onRequest: [authenticate, requireAccess('api_tokens.manage', 'admin')],
       schema: {
         tags: ['api-tokens'],
         summary: 'Revoke an API token',

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { auditToCsv, listAudit, type AuditFilter } from '../../platform/audit/audit-reader.ts';
 import { verifyAuditChain } from '../../platform/audit/audit-verify.ts';
-import { authenticate, requireScope } from '../auth.ts';
+import { authenticate, requireAccess } from '../auth.ts';
 import { BEARER_AUTH } from '../openapi.ts';
 import { problemResponses } from '../problem.ts';
 import { tenantHandler } from '../tenant-route.ts';
@@ -66,7 +66,7 @@ const EXPORT_LIMIT = 10_000;
 /** The organisation's audit trail: admin scope only, since it shows who did what from where. */
 export async function auditRoutes(app: FastifyInstance): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const adminOnly = [authenticate, requireScope('admin')];
+  const adminOnly = [authenticate, requireAccess('audit.read', 'admin')];
 
   routes.get(
     '/api/v1/audit',

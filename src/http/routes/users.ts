@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { getUser, inviteUser, inviteUserSchema, listUsers } from '../../platform/identity/users.ts';
 import { enqueueMail } from '../../platform/mail/mail.ts';
 import { getOrganisation, invitationMail } from '../../platform/organisations/organisations.ts';
-import { authenticate, requireScope } from '../auth.ts';
+import { authenticate, requireAccess } from '../auth.ts';
 import { BEARER_AUTH } from '../openapi.ts';
 import { problemResponses } from '../problem.ts';
 import { tenantHandler } from '../tenant-route.ts';
@@ -36,7 +36,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   routes.get(
     '/api/v1/users',
     {
-      onRequest: [authenticate, requireScope('read')],
+      onRequest: [authenticate, requireAccess('users.read', 'read')],
       schema: {
         tags: ['users'],
         summary: "The organisation's users",
@@ -50,7 +50,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   routes.get(
     '/api/v1/users/:id',
     {
-      onRequest: [authenticate, requireScope('read')],
+      onRequest: [authenticate, requireAccess('users.read', 'read')],
       schema: {
         tags: ['users'],
         summary: 'One user of the organisation',
@@ -65,7 +65,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   routes.post(
     '/api/v1/users/invitations',
     {
-      onRequest: [authenticate, requireScope('admin')],
+      onRequest: [authenticate, requireAccess('users.manage', 'admin')],
       schema: {
         tags: ['users'],
         summary: 'Invite someone into the organisation',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-writer.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { revokeSessions } from '../identity/sessions.ts';
 import { parseOrThrow } from '../validation.ts';
 import type { TenantScope } from '../tenancy/tenant-scope.ts';
 import { ADMIN_ROLE, isRoleOf } from './roles.ts';
@@ -43,7 +44,10 @@ export async function changeUserRole(scope: TenantScope, userId: string, input: 
   await recordAudit(scope, { action: 'user.role_changed', target: { type: 'user', id: userId }, changes: { role: { before: user.role, after: role } } });
 }
 
-/** Disables a user (they keep their history, lose all access). Never the last admin. */
+/**
+ * Disables a user (they keep their history, lose all access): every session of theirs ends in the
+ * same transaction, so a browser signed in a moment ago is signed out too. Never the last admin.
+ */
 export async function disableUser(scope: TenantScope, userId: string): Promise<void> {
   const admins = await lockedAdminIds(scope);
   const user = await scope.trx.selectFrom('users').select(['role', 'status']).where('id', '=', userId).executeTakeFirst();
@@ -52,4 +56,5 @@ export async function disableUser(scope: TenantScope, userId: string): Promise<v
   if (user.role === ADMIN_ROLE && admins.length <= 1) throw new ConflictError('the last admin of the organisation cannot be disabled');
   await scope.trx.updateTable('users').set({ status: 'disabled', updated_at: new Date() }).where('id', '=', userId).execute();
   await recordAudit(scope, { action: 'user.disabled', target: { type: 'user', id: userId }, changes: { status: { before: user.status, after: 'disabled' } } });
+  await revokeSessions(scope, 'user disabled', userId);
 }

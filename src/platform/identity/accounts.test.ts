@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem, createTestOrganisation, fakePerson, type TestOrganisation } from '../../../test/factories.ts';
 import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
 import { disableUser } from '../access/user-roles.ts';
+import { listAudit } from '../audit/audit-reader.ts';
 import { ValidationError } from '../errors.ts';
 import { systemMeta } from '../tenancy/tenant-scope.ts';
-import { acceptInvitation, InvalidCredentialsError, InvalidLinkError, signIn } from './accounts.ts';
-import { loadSession } from './sessions.ts';
+import { acceptInvitation, changePassword, InvalidCredentialsError, InvalidLinkError, signIn } from './accounts.ts';
+import { createSession, loadSession, resolveSessionTenant, type SessionContext } from './sessions.ts';
 import { TooManyAttemptsError } from './throttle.ts';
 import { getUser, inviteUser } from './users.ts';
 
@@ -72,16 +73,26 @@ describe('signing in', () => {
     expect(wrong.message).toBe(unknown.message);
   });
 
-  it('starts an unverified session where MFA is required (schools), a full one where it is not (practices)', async () => {
+  it('says what MFA asks of the user (enrol at a school, nothing at a practice); no session starts MFA-verified on a password', async () => {
     const teacher = await activeUser(school);
     const atSchool = await signIn(platform, { email: teacher.email.toUpperCase(), password: GOOD }, meta());
     expect(atSchool).toMatchObject({ outcome: 'signed-in', tenantId: school.id, userId: teacher.userId, mfa: 'enrol' });
     if (atSchool.outcome !== 'signed-in') throw new Error('expected a session');
     expect(await asSystem(platform, school.id, (scope) => loadSession(scope, atSchool.session.sessionId))).toMatchObject({ mfaVerified: false });
 
+    // mfa_verified_at records a second factor actually passed: none was, even where none is required.
     const accountant = await activeUser(practice);
     const atPractice = await signIn(platform, { email: accountant.email, password: GOOD }, meta());
     expect(atPractice).toMatchObject({ outcome: 'signed-in', mfa: 'not-required' });
+    if (atPractice.outcome !== 'signed-in') throw new Error('expected a session');
+    expect(await asSystem(platform, practice.id, (scope) => loadSession(scope, atPractice.session.sessionId))).toMatchObject({ mfaVerified: false });
+  });
+
+  it('notes the device signed in from', async () => {
+    const { email, userId } = await activeUser(practice);
+    await signIn(platform, { email, password: GOOD }, meta());
+    const devices = await platform.db.owner.selectFrom('known_devices').select('device_hash').where('user_id', '=', userId).execute();
+    expect(devices).toHaveLength(1);
   });
 
   it('asks which organisation when the same person has accounts in two', async () => {
@@ -113,5 +124,75 @@ describe('signing in', () => {
       await disableUser(scope, userId);
     });
     await expect(signIn(platform, { email, password: GOOD }, meta())).rejects.toBeInstanceOf(InvalidCredentialsError);
+  });
+});
+
+describe('changing one\'s password', () => {
+  const NEWER = 'Velvet-Orchard-93-Comet';
+
+  async function signedInTwice(org: TestOrganisation) {
+    const invitation = await asSystem(platform, org.id, (scope) => inviteUser(scope, { email: fakePerson().email }, 'http://x'));
+    await acceptInvitation(platform, { token: secretOf(invitation.inviteUrl), password: GOOD }, meta());
+    const email = (await asSystem(platform, org.id, (scope) => getUser(scope, invitation.userId))).email;
+    const sessions = [];
+    for (let i = 0; i < 2; i++) {
+      const result = await signIn(platform, { email, password: GOOD }, meta());
+      if (result.outcome !== 'signed-in') throw new Error('expected a session');
+      sessions.push(result.session);
+    }
+    const here: SessionContext = { tenantId: org.id, userId: invitation.userId, sessionId: sessions[0]!.sessionId, meta: meta() };
+    return { email, userId: invitation.userId, here, sessions };
+  }
+  const isLive = async (token: string) => (await resolveSessionTenant(platform.db.app, token)) !== undefined;
+
+  it('ends every session, this one included, and gives this browser a new live one', async () => {
+    const { email, userId, here, sessions } = await signedInTwice(practice);
+    const fresh = await changePassword(platform, here, { currentPassword: GOOD, newPassword: NEWER });
+    for (const old of sessions) expect(await isLive(old.token)).toBe(false);
+    expect(fresh.sessionId).not.toBe(here.sessionId);
+    expect(await resolveSessionTenant(platform.db.app, fresh.token)).toEqual({ tenantId: practice.id, sessionId: fresh.sessionId });
+    expect(await asSystem(platform, practice.id, (scope) => loadSession(scope, fresh.sessionId))).toMatchObject({ userId, mfaVerified: false });
+    await expect(signIn(platform, { email, password: GOOD }, meta())).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(signIn(platform, { email, password: NEWER }, meta())).resolves.toMatchObject({ outcome: 'signed-in' });
+    const audit = await asSystem(platform, practice.id, (scope) => listAudit(scope, { action: 'user.password_changed' }));
+    expect(audit[0]).toMatchObject({ actorType: 'user', actorId: userId, targetId: userId, changes: { password: { changed: true, personal: true } } });
+  });
+
+  it('keeps a passed second factor for this browser', async () => {
+    const { userId } = await signedInTwice(school);
+    const verified = await asSystem(platform, school.id, (scope) => createSession(scope, userId, { mfaVerified: true }));
+    const here: SessionContext = { tenantId: school.id, userId, sessionId: verified.sessionId, meta: meta() };
+    const fresh = await changePassword(platform, here, { currentPassword: GOOD, newPassword: NEWER });
+    expect(await asSystem(platform, school.id, (scope) => loadSession(scope, fresh.sessionId))).toMatchObject({ mfaVerified: true });
+  });
+
+  it('refuses a wrong current password or a weak new one, naming the field, and changes nothing', async () => {
+    const { email, userId, here, sessions } = await signedInTwice(practice);
+    const hashBefore = await platform.db.owner.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+    await expect(changePassword(platform, here, { currentPassword: `${GOOD}x`, newPassword: NEWER })).rejects.toMatchObject({
+      errors: [{ field: 'currentPassword', reason: 'is not your current password' }],
+    });
+    const weak = await changePassword(platform, here, { currentPassword: GOOD, newPassword: 'Password1!' }).catch((e: unknown) => e);
+    expect(weak).toBeInstanceOf(ValidationError);
+    expect(new Set((weak as ValidationError).errors!.map((e) => e.field))).toEqual(new Set(['newPassword']));
+    const hashAfter = await platform.db.owner.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+    expect(hashAfter).toEqual(hashBefore);
+    for (const session of sessions) expect(await isLive(session.token)).toBe(true);
+    await expect(signIn(platform, { email, password: GOOD }, meta())).resolves.toMatchObject({ outcome: 'signed-in' });
+  });
+
+  it('throttles guessing the current password on a stolen session', async () => {
+    const { here } = await signedInTwice(practice);
+    const from = { ...here, meta: { ...meta(), ip: '198.51.100.70' } };
+    for (let i = 0; i < 10; i++) {
+      await expect(changePassword(platform, from, { currentPassword: `Guess-${i}-Wrong!`, newPassword: NEWER })).rejects.toBeInstanceOf(ValidationError);
+    }
+    await expect(changePassword(platform, from, { currentPassword: GOOD, newPassword: NEWER })).rejects.toBeInstanceOf(TooManyAttemptsError);
+  });
+
+  it('refuses a session that has ended', async () => {
+    const { here } = await signedInTwice(practice);
+    await asSystem(platform, practice.id, (scope) => scope.trx.updateTable('sessions').set({ revoked_at: new Date() }).where('id', '=', here.sessionId).execute());
+    await expect(changePassword(platform, here, { currentPassword: GOOD, newPassword: NEWER })).rejects.toMatchObject({ status: 401 });
   });
 });

@@ -6,6 +6,7 @@ import {
   checkCsrf,
   createSession,
   loadSession,
+  lockOwnSession,
   resolveSessionTenant,
   revokeSession,
   revokeSessions,
@@ -72,6 +73,15 @@ describe('server-side sessions', () => {
     expect(after.token).not.toBe(before.token);
     expect(await resolveSessionTenant(platform.db.app, before.token)).toBeUndefined();
     expect(await inA((scope) => loadSession(scope, after.sessionId))).toMatchObject({ mfaVerified: true });
+  });
+
+  it('finds a caller\'s own live session only: not another user\'s, not once ended', async () => {
+    const session = await inA((scope) => createSession(scope, a.adminUserId, { mfaVerified: true }));
+    expect(await inA((scope) => lockOwnSession(scope, { sessionId: session.sessionId, userId: a.adminUserId }))).toEqual({ mfaVerified: true });
+    expect(await inA((scope) => lockOwnSession(scope, { sessionId: session.sessionId, userId: b.adminUserId }))).toBeUndefined();
+    expect(await asSystem(platform, b.id, (scope) => lockOwnSession(scope, { sessionId: session.sessionId, userId: a.adminUserId }))).toBeUndefined();
+    await inA((scope) => revokeSession(scope, session.sessionId, 'signed out'));
+    expect(await inA((scope) => lockOwnSession(scope, { sessionId: session.sessionId, userId: a.adminUserId }))).toBeUndefined();
   });
 
   it("revokes one user's sessions, or the whole organisation's, with an audit entry", async () => {

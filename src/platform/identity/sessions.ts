@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { recordAudit } from '../audit/audit-writer.ts';
 import type { DB } from '../db/schema.ts';
-import type { TenantScope } from '../tenancy/tenant-scope.ts';
+import type { RequestMeta, TenantContext, TenantScope } from '../tenancy/tenant-scope.ts';
 import { hashSecret, newSecret } from './tokens.ts';
 
 /**
@@ -24,6 +24,23 @@ export interface NewSession {
   /** For the X-CSRF-Token header of state-changing requests; stored hashed. */
   csrfToken: string;
   absoluteExpiresAt: Date;
+}
+
+/**
+ * Who is asking, as the HTTP layer knows it from a live session cookie: the services that act on
+ * one's own account (MFA, password change) take this rather than a scope, because they must call
+ * the throttle outside the tenant transaction and open their own.
+ */
+export interface SessionContext {
+  tenantId: string;
+  userId: string;
+  sessionId: string;
+  meta: RequestMeta;
+}
+
+/** The tenant transaction of a signed-in user acting on their own account. */
+export function ownAccountContext(context: SessionContext): TenantContext {
+  return { tenantId: context.tenantId, actor: { type: 'user', id: context.userId }, meta: context.meta };
 }
 
 export interface Session {
@@ -103,6 +120,29 @@ export async function loadSession(scope: TenantScope, sessionId: string, now = n
   };
 }
 
+/**
+ * The caller's own session inside their tenant transaction, locked until it ends, or undefined
+ * when it is no longer live or not theirs. The lock makes two concurrent MFA steps on one session
+ * queue up: the second finds the session already replaced instead of replacing it twice.
+ */
+export async function lockOwnSession(
+  scope: TenantScope,
+  own: { sessionId: string; userId: string },
+  now = new Date(),
+): Promise<{ mfaVerified: boolean } | undefined> {
+  const row = await scope.trx
+    .selectFrom('sessions')
+    .select('mfa_verified_at')
+    .where('id', '=', own.sessionId)
+    .where('user_id', '=', own.userId)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', now)
+    .where('absolute_expires_at', '>', now)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ? { mfaVerified: row.mfa_verified_at !== null } : undefined;
+}
+
 /** Constant-time check of the CSRF token sent with a state-changing request. */
 export async function checkCsrf(scope: TenantScope, sessionId: string, presented: string | undefined): Promise<boolean> {
   if (!presented) return false;
@@ -128,7 +168,13 @@ export async function upgradeSessionAfterMfa(scope: TenantScope, sessionId: stri
   return createSession(scope, row.user_id, { mfaVerified: true });
 }
 
-export type RevocationReason = 'signed out' | 'signed out everywhere' | 'password changed' | 'user disabled' | 'organisation cancelled';
+export type RevocationReason =
+  | 'signed out'
+  | 'signed out everywhere'
+  | 'password changed'
+  | 'user disabled'
+  | 'organisation cancelled'
+  | 'mfa reset';
 
 export async function revokeSession(scope: TenantScope, sessionId: string, reason: RevocationReason): Promise<boolean> {
   const row = await scope.trx

@@ -17,10 +17,19 @@ export const REDACT_PATHS = [
   '*.phone',
   '*.name',
   '*.inviteUrl',
+  '*.adminPassword',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.recoveryCode',
+  '*.recoveryCodes',
+  '*.secret',
+  '*.code',
+  'req.headers["x-csrf-token"]',
   'email',
   'password',
   'token',
   'inviteUrl',
+  'adminPassword',
 ];
 
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
