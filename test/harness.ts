@@ -44,7 +44,18 @@ export async function openTestDatabase(poolSize?: number): Promise<{ database: D
       drop: async () => {
         const dropper = new pg.Client({ connectionString: baseUrl });
         await dropper.connect();
-        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        // A closed pool's sockets may still be saying goodbye: FORCE would answer them with a FATAL
+        // that surfaces as an uncaught error in the closing client. Wait for them first; force only
+        // if something really was left open.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await dropper.query(`DROP DATABASE IF EXISTS ${name}${attempt >= 20 ? ' WITH (FORCE)' : ''}`);
+            break;
+          } catch (error) {
+            if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
         await dropper.end();
       },
     };
