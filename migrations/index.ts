@@ -4,6 +4,7 @@ import * as blobs from './0002_blobs.ts';
 import * as identity from './0004_identity.ts';
 import * as throttle from './0003_throttle.ts';
 import * as sessionAccess from './0005_session_access.ts';
+import * as sync from './0006_sync.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0004_identity': identity,
   '0003_throttle': throttle,
   '0005_session_access': sessionAccess,
+  '0006_sync': sync,
 };

@@ -153,7 +153,141 @@ export interface KnownDevicesTable {
   last_seen_at: Generated<Date>;
 }
 
+/** The sync hub's tables (migration 0006). */
+export interface SchoolProfilesTable {
+  tenant_id: string;
+  name: string;
+  urn: string | null;
+  la_estab: string | null;
+  phase: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface SyncStateTable {
+  tenant_id: string;
+  sharing_paused: Generated<boolean>;
+  fresh_as_of: Generated<Record<string, string>>;
+  updated_at: Generated<Date>;
+}
+
+export interface SyncConnectionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  kind: 'ctf' | 'oneroster-csv' | 'oneroster-rest' | 'wonde' | 'csv';
+  name: string;
+  settings_enc: string | null;
+  schedule: string | null;
+  created_at: Generated<Date>;
+  disabled_at: Date | null;
+}
+
+export interface SyncRunsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  connection_id: string | null;
+  source: string;
+  format: string;
+  mode: 'full' | 'delta';
+  dry_run: Generated<boolean>;
+  status: 'running' | 'succeeded' | 'failed';
+  started_by: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  counts: Generated<unknown>;
+  warnings: Generated<unknown>;
+  errors: Generated<unknown>;
+}
+
+export interface SyncRunChangesTable {
+  tenant_id: string;
+  run_id: string;
+  entity: string;
+  record_id: string;
+  change: 'created' | 'updated' | 'left';
+  fields: Generated<string[]>;
+}
+
+/** pupils, contacts and staff share this shape; pupils and staff add their own columns. */
+interface PersonRecordColumns {
+  id: Generated<string>;
+  tenant_id: string;
+  source: string;
+  mis_id: string;
+  data_enc: string;
+  content_hash: string;
+  forename_bidx: string | null;
+  surname_bidx: string | null;
+  status: Generated<'current' | 'left'>;
+  left_at: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface PupilsTable extends PersonRecordColumns {
+  upn_bidx: string | null;
+  year_group: string | null;
+  registration_group: string | null;
+  photo_blob_id: string | null;
+}
+
+export type ContactsTable = PersonRecordColumns;
+
+export interface StaffTable extends PersonRecordColumns {
+  photo_blob_id: string | null;
+}
+
+export interface PupilContactsTable {
+  tenant_id: string;
+  pupil_id: string;
+  contact_id: string;
+  priority: number | null;
+  data_enc: string;
+}
+
+export interface SchoolGroupsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  source: string;
+  mis_id: string;
+  kind: 'year' | 'registration' | 'house' | 'class';
+  name: string;
+  code: string | null;
+  content_hash: string;
+  status: Generated<'current' | 'left'>;
+  left_at: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface GroupMembersTable {
+  tenant_id: string;
+  group_id: string;
+  member_kind: 'pupil' | 'staff';
+  member_id: string;
+}
+
+export interface AttendanceMarksTable {
+  tenant_id: string;
+  pupil_id: string;
+  date: string;
+  session: 'AM' | 'PM';
+  code_enc: string;
+  content_hash: string;
+}
+
 export interface DB {
+  school_profiles: SchoolProfilesTable;
+  sync_state: SyncStateTable;
+  sync_connections: SyncConnectionsTable;
+  sync_runs: SyncRunsTable;
+  sync_run_changes: SyncRunChangesTable;
+  pupils: PupilsTable;
+  contacts: ContactsTable;
+  pupil_contacts: PupilContactsTable;
+  staff: StaffTable;
+  school_groups: SchoolGroupsTable;
+  group_members: GroupMembersTable;
+  attendance_marks: AttendanceMarksTable;
   platform_secrets: PlatformSecretsTable;
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
