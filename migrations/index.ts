@@ -5,6 +5,7 @@ import * as identity from './0004_identity.ts';
 import * as throttle from './0003_throttle.ts';
 import * as sessionAccess from './0005_session_access.ts';
 import * as sync from './0006_sync.ts';
+import * as syncSharing from './0007_sync_sharing.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0003_throttle': throttle,
   '0005_session_access': sessionAccess,
   '0006_sync': sync,
+  '0007_sync_sharing': syncSharing,
 };

@@ -5,6 +5,7 @@ import { registerKeysCommands } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerOrgCommands } from './org.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerSyncCommands } from './sync.ts';
 import { registerTokenCommands } from './token.ts';
 import { registerUserCommands } from './user.ts';
 import { reportError } from './runtime.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerKeysCommands(program);
   registerDemoCommand(program);
+  registerSyncCommands(program);
   return program;
 }
 

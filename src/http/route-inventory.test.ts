@@ -7,6 +7,8 @@ import { listApiTokens } from '../platform/identity/api-tokens.ts';
 import { listUsers } from '../platform/identity/users.ts';
 import { getOrganisationSettings } from '../platform/organisations/settings.ts';
 import { permissionsOf } from '../platform/access/roles.ts';
+import { excludeMember, grant, listGrants, sharingOverview } from '../products/sync/sharing.ts';
+import { importSharingSchool, type ImportedSchool } from '../products/sync/testing/sharing-fixture.ts';
 import { buildServer, registeredRoutes, type RegisteredRoute } from './server.ts';
 import { bearer, expectProblem, issueToken, tenantCounts, testSession } from './testing.ts';
 
@@ -36,12 +38,15 @@ let b: TestOrganisation;
 let aTokenId: string;
 let aMemberId: string;
 let aMemberEmail: string;
+/** A's school data and its grant to 'messaging' (with one pupil excluded). */
+let aSync: ImportedSchool;
+let aGrantId: string;
 /** Strings that identify tenant A: none may appear in any answer given to tenant B. */
 let aSecrets: string[];
 
 interface Probe {
   /** Calls the route as B, aimed at A's resources, and checks what B got. */
-  (call: (options: { method?: string; url: string; payload?: unknown }) => Promise<LightMyRequestResponse>): Promise<void>;
+  (call: (options: { method?: string; url: string; payload?: unknown; headers?: Record<string, string> }) => Promise<LightMyRequestResponse>): Promise<void>;
 }
 
 type Access = { permission: string; scope: 'read' | 'admin' } | { session: { beforeMfa: boolean } };
@@ -77,6 +82,21 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'POST /api/v1/auth/sign-out-everywhere': { session: { beforeMfa: false } },
   'POST /api/v1/auth/password': { session: { beforeMfa: false } },
   'POST /api/v1/auth/mfa/recovery-codes': { session: { beforeMfa: false } },
+  'GET /api/v1/sync/pupils': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/pupils/:id': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/contacts': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/staff': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/groups': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/freshness': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/runs': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/runs/:id': { permission: 'sync.read', scope: 'read' },
+  'POST /api/v1/sync/imports': { permission: 'sync.manage', scope: 'admin' },
+  'GET /api/v1/sync/sharing': { permission: 'sync.sharing', scope: 'admin' },
+  'POST /api/v1/sync/sharing/grants': { permission: 'sync.sharing', scope: 'admin' },
+  'DELETE /api/v1/sync/sharing/grants/:id': { permission: 'sync.sharing', scope: 'admin' },
+  'PUT /api/v1/sync/sharing/paused': { permission: 'sync.sharing', scope: 'admin' },
+  'POST /api/v1/sync/sharing/grants/:id/exclusions': { permission: 'sync.sharing', scope: 'admin' },
+  'DELETE /api/v1/sync/sharing/grants/:id/exclusions': { permission: 'sync.sharing', scope: 'admin' },
 };
 
 const isPublicKey = (key: string) => key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
@@ -187,6 +207,63 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/auth/mfa/recovery-codes': async (call) => {
     expectProblem(await call({ method: 'POST', url: '/api/v1/auth/mfa/recovery-codes', payload: { code: '000000' } }), 409);
   },
+  'GET /api/v1/sync/pupils': async (call) => {
+    for (const query of ['', '?search=smith', '?search=anna', `?group=${aSync.groups.G5A}`, '?group=5A&includeLeft=true']) {
+      expect((await call({ url: `/api/v1/sync/pupils${query}` })).json()).toMatchObject({ items: [], total: 0 });
+    }
+  },
+  'GET /api/v1/sync/pupils/:id': async (call) => {
+    for (const id of Object.values(aSync.pupils)) expectProblem(await call({ url: `/api/v1/sync/pupils/${id}` }), 404);
+  },
+  'GET /api/v1/sync/contacts': async (call) => {
+    expect((await call({ url: '/api/v1/sync/contacts?search=smith' })).json()).toMatchObject({ items: [], total: 0 });
+  },
+  'GET /api/v1/sync/staff': async (call) => {
+    expect((await call({ url: '/api/v1/sync/staff?search=teacher' })).json()).toMatchObject({ items: [], total: 0 });
+  },
+  'GET /api/v1/sync/groups': async (call) => {
+    expect((await call({ url: '/api/v1/sync/groups' })).json()).toMatchObject({ items: [], total: 0 });
+  },
+  'GET /api/v1/sync/freshness': async (call) => {
+    expect((await call({ url: '/api/v1/sync/freshness' })).statusCode).toBe(200);
+  },
+  'GET /api/v1/sync/runs': async (call) => {
+    expect((await call({ url: '/api/v1/sync/runs' })).statusCode).toBe(200);
+  },
+  'GET /api/v1/sync/runs/:id': async (call) => {
+    expectProblem(await call({ url: `/api/v1/sync/runs/${aSync.runId}` }), 404);
+  },
+  'POST /api/v1/sync/imports': async (call) => {
+    // B imports into B only; a staff CSV with A's fixture names lands in B and touches nothing of A.
+    const mapping = encodeURIComponent(JSON.stringify({ entity: 'staff', columns: { misId: 'Id', forename: 'First', surname: 'Last' } }));
+    const headers = { 'content-type': 'application/octet-stream' };
+    const response = await call({ method: 'POST', url: `/api/v1/sync/imports?format=csv&mapping=${mapping}`, payload: 'Id,First,Last\nS1,Probe,Person\n', headers });
+    expect(response.json()).toMatchObject({ status: 'succeeded' });
+  },
+  'GET /api/v1/sync/sharing': async (call) => {
+    expect((await call({ url: '/api/v1/sync/sharing' })).statusCode).toBe(200);
+  },
+  'POST /api/v1/sync/sharing/grants': async (call) => {
+    const response = await call({ method: 'POST', url: '/api/v1/sync/sharing/grants', payload: { granteeKind: 'product', grantee: 'messaging', scopes: ['staff'] } });
+    expect(response.statusCode).toBe(201);
+    expect((await asSystem(platform, b.id, (scope) => listGrants(scope))).map((g) => g.id)).toContain(response.json().id);
+  },
+  'DELETE /api/v1/sync/sharing/grants/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/sync/sharing/grants/${aGrantId}` }), 404);
+  },
+  'PUT /api/v1/sync/sharing/paused': async (call) => {
+    expect((await call({ method: 'PUT', url: '/api/v1/sync/sharing/paused', payload: { paused: true } })).json()).toEqual({ paused: true });
+  },
+  'POST /api/v1/sync/sharing/grants/:id/exclusions': async (call) => {
+    const [bGrant] = await asSystem(platform, b.id, (scope) => listGrants(scope));
+    for (const id of [aGrantId, bGrant?.id ?? aGrantId]) {
+      const payload = { memberKind: 'pupil', memberId: aSync.pupils.P2 };
+      expectProblem(await call({ method: 'POST', url: `/api/v1/sync/sharing/grants/${id}/exclusions`, payload }), 404);
+    }
+  },
+  'DELETE /api/v1/sync/sharing/grants/:id/exclusions': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/sync/sharing/grants/${aGrantId}/exclusions?memberKind=pupil&memberId=${aSync.pupils.P1}` }), 404);
+  },
 };
 
 async function snapshotOfA() {
@@ -198,6 +275,11 @@ async function snapshotOfA() {
     tokens: tokens.map((t) => ({ id: t.id, revokedAt: t.revokedAt, scopes: t.scopes })),
     settings: await asSystem(platform, a.id, getOrganisationSettings),
     liveSessions: await asSystem(platform, a.id, async (scope) => (await scope.trx.selectFrom('sessions').select('id').where('revoked_at', 'is', null).execute()).length),
+    sharing: await asSystem(platform, a.id, sharingOverview),
+    syncRecords: await asSystem(platform, a.id, async (scope) => ({
+      staff: await scope.trx.selectFrom('staff').select(['id', 'content_hash', 'status']).orderBy('id').execute(),
+      runs: (await scope.trx.selectFrom('sync_runs').select('id').execute()).length,
+    })),
   };
 }
 
@@ -213,7 +295,12 @@ beforeAll(async () => {
   aTokenId = (await asSystem(platform, a.id, listApiTokens))[0]!.id;
   // A has live sessions too: B must not be able to end or see them.
   const aSession = await testSession(platform, a.id, a.adminUserId, { mfaVerified: true });
+  // A holds school data and shares some of it.
+  aSync = await importSharingSchool(platform, a.id);
+  aGrantId = (await asSystem(platform, a.id, (scope) => grant({ queue: platform.queue }, scope, { granteeKind: 'product', grantee: 'messaging', scopes: ['pupils.basic'] }))).id;
+  await asSystem(platform, a.id, (scope) => excludeMember({ queue: platform.queue }, scope, aGrantId, { memberKind: 'pupil', memberId: aSync.pupils.P1 }));
   aSecrets = [a.id, a.name, a.adminUserId, a.adminEmail, a.token, aTokenId, aMemberId, aMemberEmail, aSession.token, aSession.sessionId];
+  aSecrets.push(aSync.runId, aGrantId, ...Object.values(aSync.pupils), ...Object.values(aSync.contacts), ...Object.values(aSync.staff), ...Object.values(aSync.groups), 'Annabel', 'A123456789012');
 });
 
 afterAll(async () => {
@@ -344,10 +431,10 @@ describe("tenant B's admin (token and signed-in session) against tenant A", () =
       // A fresh session each time: some probes sign out.
       const session = as === 'session' ? await testSession(platform, b.id, b.adminUserId, { mfaVerified: true }) : undefined;
       const calls: { sent: string; response: LightMyRequestResponse }[] = [];
-      await PROBES[key]!(async ({ method = 'GET', url, payload }) => {
+      await PROBES[key]!(async ({ method = 'GET', url, payload, headers }) => {
         const credential = session ? (method === 'GET' ? session.read : session.write) : bearer(b.token);
         // Tenant hints in headers must change nothing: the credential alone decides the tenant.
-        const response = await app.inject({ method: method as 'GET', url, payload: payload as object, headers: { ...credential, 'x-tenant-id': a.id } });
+        const response = await app.inject({ method: method as 'GET', url, payload: payload as object, headers: { ...credential, 'x-tenant-id': a.id, ...headers } });
         calls.push({ sent: url + JSON.stringify(payload ?? null), response });
         return response;
       });

@@ -16,6 +16,7 @@ import { organisationRoutes } from './routes/organisation.ts';
 import { authRoutes } from './routes/auth.ts';
 import { accountRoutes } from './routes/account.ts';
 import { userRoutes } from './routes/users.ts';
+import { syncRoutes } from '../products/sync/routes.ts';
 import { registerWebApp, WEB_DIST_DIR } from './static.ts';
 import { httpsOptions } from './tls.ts';
 
@@ -95,6 +96,7 @@ export async function buildServer(platform: Platform, options: BuildServerOption
   await app.register(accessRoutes);
   await app.register(authRoutes);
   await app.register(accountRoutes);
+  await app.register(syncRoutes);
 
   await registerOpenApiUi(app);
   await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);

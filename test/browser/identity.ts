@@ -1,6 +1,9 @@
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { sessionCookieNames } from '../../src/http/session-cookies.ts';
+import { testSession } from '../../src/http/testing.ts';
 import { currentTotp, totpStep } from '../../src/platform/identity/mfa/totp.ts';
+import type { Platform } from '../../src/platform/platform.ts';
 
 /**
  * Shared steps of the identity browser tests: each drives the real pages the way a person would
@@ -75,4 +78,18 @@ export async function tabUntil(page: Page, selector: string, options: { shift?: 
     if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
   }
   throw new Error(`focus never reached ${selector} after ${max} presses of Tab`);
+}
+
+/**
+ * Signs a browser context in as a user without the sign-in pages: a session made directly in the
+ * database with MFA passed (testSession), its two cookies put in the browser as the server would
+ * set them. For tests of pages other than sign-in and MFA, which have their own journeys.
+ */
+export async function signInDirectly(context: BrowserContext, platform: Platform, serverUrl: string, tenantId: string, userId: string): Promise<void> {
+  const session = await testSession(platform, tenantId, userId, { mfaVerified: true });
+  const names = sessionCookieNames(platform.config);
+  await context.addCookies([
+    { name: names.session, value: session.token, url: serverUrl, httpOnly: true, sameSite: 'Strict' },
+    { name: names.csrf, value: session.write['x-csrf-token'], url: serverUrl, sameSite: 'Strict' },
+  ]);
 }

@@ -203,7 +203,7 @@ describe('identity pages: accessibility', () => {
     it('every signed-in page passes, and the header shows what this role may open', async () => {
       await checkPage('/home', /^Welcome/);
       const nav = page.getByRole('navigation', { name: 'Main' });
-      expect(await nav.getByRole('link').allTextContents()).toEqual(['Home', 'Users', 'Settings', 'Audit log', 'Permissions', 'Account']);
+      expect(await nav.getByRole('link').allTextContents()).toEqual(['Home', 'School data', 'Users', 'Settings', 'Audit log', 'Permissions', 'Account']);
       expect(await nav.getByRole('button', { name: 'Sign out' }).count()).toBe(1);
       await checkPage('/users', 'Users');
       await checkPage('/settings', 'Organisation settings');

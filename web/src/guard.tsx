@@ -41,6 +41,9 @@ export function Guard({ route, location, children }: { route: Route; location: L
   if (route.access === 'protected' && route.permission && state.status === 'signed-in' && !can(state.session, route.permission)) {
     return <NoPermission />;
   }
+  if (route.access === 'protected' && route.kinds && state.status === 'signed-in' && !route.kinds.includes(state.session.organisation.kind)) {
+    return <NotForOrganisation />;
+  }
   return children;
 }
 
@@ -51,6 +54,19 @@ function NoPermission() {
       <h1 id="page-title">You do not have permission to see this page</h1>
       <p>
         Your role does not include it. Ask an administrator of your organisation if you need it, or go to your{' '}
+        <Link href="/home">home page</Link>.
+      </p>
+    </section>
+  );
+}
+
+function NotForOrganisation() {
+  usePageTitle('Not available here – Custos');
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">This page is not available for your organisation</h1>
+      <p>
+        It is only for organisations of another kind (school data is held only by schools). Go to your{' '}
         <Link href="/home">home page</Link>.
       </p>
     </section>

@@ -11,6 +11,16 @@ import { Landing } from './pages/landing.tsx';
 import { MfaChallenge } from './pages/mfa/challenge.tsx';
 import { MfaEnrol } from './pages/mfa/enrol.tsx';
 import { Settings } from './pages/settings/settings.tsx';
+import { SyncContacts } from './pages/sync/contacts.tsx';
+import { SyncGroups } from './pages/sync/groups.tsx';
+import { SyncImport } from './pages/sync/import.tsx';
+import { SyncOverview } from './pages/sync/overview.tsx';
+import { SyncPupil } from './pages/sync/pupil.tsx';
+import { SyncPupils } from './pages/sync/pupils.tsx';
+import { SyncRun } from './pages/sync/run.tsx';
+import { SyncRuns } from './pages/sync/runs.tsx';
+import { SyncSharing } from './pages/sync/sharing.tsx';
+import { SyncStaff } from './pages/sync/staff.tsx';
 import { Users } from './pages/users/users.tsx';
 import { matchPath } from './router.ts';
 
@@ -19,7 +29,8 @@ import { matchPath } from './router.ts';
  * - `public`: anyone;
  * - `sign-in`: anyone, but someone fully signed in is sent on to `next` or /home;
  * - `session`: signed in, MFA not yet needed (the MFA pages themselves);
- * - `protected`: signed in and past MFA, holding `permission` if one is named.
+ * - `protected`: signed in and past MFA, holding `permission` if one is named, in an organisation of
+ *   one of `kinds` if they are named.
  */
 export type Access = 'public' | 'sign-in' | 'session' | 'protected';
 
@@ -27,9 +38,14 @@ export interface Route {
   pattern: string;
   access: Access;
   permission?: string;
+  /** Organisation kinds the page is for (a school's data pages: only schools); none: every kind. */
+  kinds?: string[];
   // Pages take their path parameters as props.
-  page: ComponentType<Record<string, string>> | ComponentType<{ token: string }>;
+  page: ComponentType<Record<string, string>> | ComponentType<{ token: string }> | ComponentType<{ id: string }>;
 }
+
+/** Only schools hold school data (the sync hub). */
+const SCHOOL = ['school'];
 
 export const ROUTES: Route[] = [
   { pattern: '/', access: 'public', page: Landing },
@@ -45,6 +61,16 @@ export const ROUTES: Route[] = [
   { pattern: '/audit', access: 'protected', permission: 'audit.read', page: Audit },
   { pattern: '/permissions', access: 'protected', page: Permissions },
   { pattern: '/account', access: 'protected', page: Account },
+  { pattern: '/sync', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncOverview },
+  { pattern: '/sync/import', access: 'protected', permission: 'sync.manage', kinds: SCHOOL, page: SyncImport },
+  { pattern: '/sync/runs', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncRuns },
+  { pattern: '/sync/runs/:id', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncRun },
+  { pattern: '/sync/pupils', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncPupils },
+  { pattern: '/sync/pupils/:id', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncPupil },
+  { pattern: '/sync/contacts', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncContacts },
+  { pattern: '/sync/staff', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncStaff },
+  { pattern: '/sync/groups', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncGroups },
+  { pattern: '/sync/sharing', access: 'protected', permission: 'sync.sharing', kinds: SCHOOL, page: SyncSharing },
 ];
 
 export function findRoute(pathname: string): { route: Route; params: Record<string, string> } | undefined {

@@ -275,7 +275,48 @@ export interface AttendanceMarksTable {
   content_hash: string;
 }
 
+/** School-controlled sharing of the sync hub's data (migration 0007). */
+export type SyncGrantScope =
+  | 'pupils.basic'
+  | 'pupils.contact'
+  | 'pupils.sensitive'
+  | 'pupils.photo'
+  | 'contacts'
+  | 'staff'
+  | 'groups'
+  | 'attendance'
+  | 'fsm';
+
+export interface SyncGrantsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  grantee_kind: 'product' | 'api_client';
+  grantee: string;
+  scopes: SyncGrantScope[];
+  created_by: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface SyncGrantExclusionsTable {
+  tenant_id: string;
+  grant_id: string;
+  member_kind: 'pupil' | 'staff';
+  member_id: string;
+  created_at: Generated<Date>;
+}
+
+export interface SyncReadCountsTable {
+  tenant_id: string;
+  grantee: string;
+  day: ColumnType<string, string, string>;
+  reads: Generated<number>;
+}
+
 export interface DB {
+  sync_grants: SyncGrantsTable;
+  sync_grant_exclusions: SyncGrantExclusionsTable;
+  sync_read_counts: SyncReadCountsTable;
   school_profiles: SchoolProfilesTable;
   sync_state: SyncStateTable;
   sync_connections: SyncConnectionsTable;

@@ -6,6 +6,9 @@ import { asSystem, createTestOrganisation, type TestOrganisation } from '../../.
 import { APP_ROLE } from '../db/roles.ts';
 import { inviteUser } from '../identity/users.ts';
 import { saveBlob } from '../storage/blobs.ts';
+import { runImport } from '../../products/sync/engine.ts';
+import { emptyBatch } from '../../products/sync/model.ts';
+import { SYSTEM_ACTOR, systemMeta } from './tenant-scope.ts';
 
 /** Tables that hold no customer data: the migrator's own bookkeeping. */
 const NOT_CUSTOMER_DATA = new Set([
@@ -41,7 +44,21 @@ beforeAll(async () => {
       await scope.trx.insertInto('recovery_codes').values({ tenant_id, user_id, code_hash: `r-${org.id}` }).execute();
       await scope.trx.insertInto('password_resets').values({ tenant_id, user_id, token_hash: `p-${org.id}`, expires_at: soon }).execute();
       await scope.trx.insertInto('known_devices').values({ tenant_id, user_id, device_hash: 'd' }).execute();
+      // Sync sharing (0007): a grant, an exclusion from it and a day's read count.
+      const grant = await scope.trx.insertInto('sync_grants').values({ tenant_id, grantee_kind: 'product', grantee: 'messaging', scopes: ['pupils.basic'], created_by: 'test' }).returning('id').executeTakeFirstOrThrow();
+      await scope.trx.insertInto('sync_grant_exclusions').values({ tenant_id, grant_id: grant.id, member_kind: 'pupil', member_id: user_id }).execute();
+      await scope.trx.insertInto('sync_read_counts').values({ tenant_id, grantee: 'messaging', day: '2024-09-02', reads: 1 }).execute();
     });
+    // Sync hub (0006): a connection, and an import that fills every school data table, the run, its change list and the sync state.
+    await asSystem(platform, org.id, (scope) => scope.trx.insertInto('sync_connections').values({ tenant_id: org.id, kind: 'ctf', name: 'MIS export' }).execute());
+    const school = emptyBatch('full');
+    school.school = { name: org.name };
+    school.pupils = [{ misId: 'P1', legalForename: 'Rowan', legalSurname: 'Tenantson', photo: { contentType: 'image/png', data: Buffer.from('photo') } }];
+    school.contacts = [{ misId: 'C1', forename: 'Robin', surname: 'Tenantson', links: [{ pupilMisId: 'P1', priority: 1 }] }];
+    school.staff = [{ misId: 'S1', forename: 'Sam', surname: 'Staffer' }];
+    school.groups = [{ misId: 'G1', kind: 'registration', name: '1A', pupilMisIds: ['P1'], staffMisIds: ['S1'] }];
+    school.attendance = [{ pupilMisId: 'P1', date: '2024-09-02', session: 'AM', code: '/' }];
+    await runImport(platform, { tenantId: org.id, actor: SYSTEM_ACTOR, meta: systemMeta('test') }, school, { format: 'ctf', source: 'upload:ctf', startedBy: 'test' });
   }
   const result = await sql<{ relname: string }>`
     select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace

@@ -149,6 +149,11 @@ export interface ImportProblem {
  */
 export interface ImportBatch {
   mode: 'full' | 'delta';
+  /**
+   * In a full run, the entities the source speaks for: only these can have leavers. Absent means
+   * all. A plain CSV of contacts says nothing about pupils, so its run must not mark them left.
+   */
+  covers?: Entity[];
   school?: SchoolInfo;
   pupils: PupilRecord[];
   contacts: ContactRecord[];

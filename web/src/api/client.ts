@@ -107,6 +107,12 @@ export function onSessionProblem(listener: (error: ApiError) => void): () => voi
   return () => sessionListeners.delete(listener);
 }
 
+function tellSessionListeners(error: ApiError): void {
+  if (error.kind === 'unauthorized' || error.kind === 'mfa-required') {
+    for (const listener of sessionListeners) listener(error);
+  }
+}
+
 export async function request<T>(method: Method, path: string, body?: unknown, options: { signal?: AbortSignal; quietAuth?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -123,9 +129,7 @@ export async function request<T>(method: Method, path: string, body?: unknown, o
   });
   if (!response.ok) {
     const error = await toApiError(response);
-    if (!options.quietAuth && (error.kind === 'unauthorized' || error.kind === 'mfa-required')) {
-      for (const listener of sessionListeners) listener(error);
-    }
+    if (!options.quietAuth) tellSessionListeners(error);
     throw error;
   }
   if (response.status === 204 || response.status === 202) return undefined as T;
@@ -139,6 +143,47 @@ export const api = {
   put: <T = void>(path: string, body?: unknown) => request<T>('PUT', path, body ?? {}),
   delete: <T = void>(path: string) => request<T>('DELETE', path),
 };
+
+/**
+ * POSTs a file as the raw body (`application/octet-stream`), with the CSRF header, reporting how
+ * much has been sent. XMLHttpRequest rather than fetch: only it reports upload progress. The
+ * answer is read as {@link request} reads it: JSON on success, an {@link ApiError} otherwise.
+ */
+export function uploadFile<T>(path: string, file: Blob, options: { onProgress?: (sent: number, total: number) => void } = {}): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.setRequestHeader('accept', 'application/json');
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    const token = csrfToken();
+    if (token) xhr.setRequestHeader('x-csrf-token', token);
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) options.onProgress?.(event.loaded, event.total);
+    });
+    xhr.addEventListener('load', () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        try {
+          resolve((xhr.responseText ? JSON.parse(xhr.responseText) : undefined) as T);
+        } catch (error) {
+          reject(error);
+        }
+        return;
+      }
+      const headers = new Headers();
+      for (const line of xhr.getAllResponseHeaders().trim().split(/[\r\n]+/)) {
+        const at = line.indexOf(':');
+        if (at > 0) headers.append(line.slice(0, at).trim(), line.slice(at + 1).trim());
+      }
+      void toApiError(new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText, headers })).then((error) => {
+        tellSessionListeners(error);
+        reject(error);
+      }, reject);
+    });
+    xhr.addEventListener('error', () => reject(new TypeError('the upload did not reach the server')));
+    xhr.addEventListener('abort', () => reject(new TypeError('the upload was stopped')));
+    xhr.send(file);
+  });
+}
 
 /** A message for a problem that is not about one field, in words a person can act on. */
 export function describeProblem(error: unknown): string {
