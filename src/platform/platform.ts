@@ -6,7 +6,8 @@ import { CredentialThrottle } from './identity/throttle.ts';
 import { TenantKeyService } from './crypto/tenant-keys.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { JobQueue } from './jobs/queue.ts';
+import type { z } from 'zod';
+import { JobQueue, type JobDefinition } from './jobs/queue.ts';
 import { LocalBlobStore } from './storage/blob-store.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { createTransport, mailJob } from './mail/mail.ts';
@@ -35,6 +36,13 @@ export interface Platform {
   throttle: CredentialThrottle;
   /** Encrypted file storage (documents, photos, exports), one folder per tenant. */
   blobs: LocalBlobStore;
+  /**
+   * Registers a product's job kind, run in this process when it runs workers (servers do). Products
+   * are wired in by the assembly (HTTP server, CLI), never by the platform itself.
+   */
+  defineJob<S extends z.ZodType>(definition: JobDefinition<S>): Promise<void>;
+  /** Whether this process runs queued jobs (and so keeps schedules). */
+  runsWorkers: boolean;
   /** One transaction as the application role, scoped to one tenant (see withTenant). */
   inTenant<T>(context: TenantContext, work: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions): Promise<T>;
   close(): Promise<void>;
@@ -112,6 +120,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     throttle,
     blobs: new LocalBlobStore(`${config.dataDir}/blobs`),
     inTenant,
+    defineJob: (definition) =>
+      queue.define(definition, { work: options.runWorkers ?? false, pollingIntervalSeconds: options.pollingIntervalSeconds }),
+    runsWorkers: options.runWorkers ?? false,
     async close() {
       await queue.stop();
       mailTransport?.close();

@@ -119,6 +119,18 @@ export class JobQueue {
     return this.boss.send(name, payload as object, options);
   }
 
+  /**
+   * Runs a defined job on a cron schedule (pg-boss keeps one schedule per job name in the database,
+   * so every server may call this; only one of them sends each occurrence).
+   */
+  async schedule(name: string, cron: string, data: object, options: { tz?: string } = {}): Promise<void> {
+    const definition = this.definitions.get(name);
+    if (!definition) throw new Error(`job ${name} is not defined`);
+    const payload = definition.schema.parse(data);
+    await this.start();
+    await this.boss.schedule(name, cron, payload as object, { tz: options.tz });
+  }
+
   /** Counts jobs of a kind still waiting or running; used by tests and the CLI to wait for quiet. */
   async pending(name: string): Promise<number> {
     await this.start();
