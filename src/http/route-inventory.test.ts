@@ -8,6 +8,7 @@ import { listUsers } from '../platform/identity/users.ts';
 import { getOrganisationSettings } from '../platform/organisations/settings.ts';
 import { permissionsOf } from '../platform/access/roles.ts';
 import { excludeMember, grant, listGrants, sharingOverview } from '../products/sync/sharing.ts';
+import { createConnection, listConnections } from '../products/sync/connections.ts';
 import { importSharingSchool, type ImportedSchool } from '../products/sync/testing/sharing-fixture.ts';
 import { buildServer, registeredRoutes, type RegisteredRoute } from './server.ts';
 import { bearer, expectProblem, issueToken, tenantCounts, testSession } from './testing.ts';
@@ -41,6 +42,9 @@ let aMemberEmail: string;
 /** A's school data and its grant to 'messaging' (with one pupil excluded). */
 let aSync: ImportedSchool;
 let aGrantId: string;
+/** A's saved MIS connection (its secret is one of aSecrets). */
+let aConnectionId: string;
+const aConnectionSecret = `a-secret-${crypto.randomBytes(8).toString('hex')}`;
 /** Strings that identify tenant A: none may appear in any answer given to tenant B. */
 let aSecrets: string[];
 
@@ -88,6 +92,7 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'GET /api/v1/sync/staff': { permission: 'sync.read', scope: 'read' },
   'GET /api/v1/sync/groups': { permission: 'sync.read', scope: 'read' },
   'GET /api/v1/sync/freshness': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/data-quality': { permission: 'sync.read', scope: 'read' },
   'GET /api/v1/sync/runs': { permission: 'sync.read', scope: 'read' },
   'GET /api/v1/sync/runs/:id': { permission: 'sync.read', scope: 'read' },
   'POST /api/v1/sync/imports': { permission: 'sync.manage', scope: 'admin' },
@@ -97,6 +102,10 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'PUT /api/v1/sync/sharing/paused': { permission: 'sync.sharing', scope: 'admin' },
   'POST /api/v1/sync/sharing/grants/:id/exclusions': { permission: 'sync.sharing', scope: 'admin' },
   'DELETE /api/v1/sync/sharing/grants/:id/exclusions': { permission: 'sync.sharing', scope: 'admin' },
+  'GET /api/v1/sync/connections': { permission: 'sync.read', scope: 'read' },
+  'POST /api/v1/sync/connections': { permission: 'sync.manage', scope: 'admin' },
+  'DELETE /api/v1/sync/connections/:id': { permission: 'sync.manage', scope: 'admin' },
+  'POST /api/v1/sync/connections/:id/run': { permission: 'sync.manage', scope: 'admin' },
 };
 
 const isPublicKey = (key: string) => key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
@@ -227,6 +236,11 @@ const PROBES: Record<string, Probe> = {
   'GET /api/v1/sync/freshness': async (call) => {
     expect((await call({ url: '/api/v1/sync/freshness' })).statusCode).toBe(200);
   },
+  'GET /api/v1/sync/data-quality': async (call) => {
+    const report = (await call({ url: '/api/v1/sync/data-quality' })).json();
+    expect(report.issues).toEqual([]);
+    expect(Object.values(report.counts).every((n) => n === 0)).toBe(true);
+  },
   'GET /api/v1/sync/runs': async (call) => {
     expect((await call({ url: '/api/v1/sync/runs' })).statusCode).toBe(200);
   },
@@ -264,6 +278,22 @@ const PROBES: Record<string, Probe> = {
   'DELETE /api/v1/sync/sharing/grants/:id/exclusions': async (call) => {
     expectProblem(await call({ method: 'DELETE', url: `/api/v1/sync/sharing/grants/${aGrantId}/exclusions?memberKind=pupil&memberId=${aSync.pupils.P1}` }), 404);
   },
+  'GET /api/v1/sync/connections': async (call) => {
+    expect((await call({ url: '/api/v1/sync/connections' })).json().connections.map((c: { id: string }) => c.id)).not.toContain(aConnectionId);
+  },
+  'POST /api/v1/sync/connections': async (call) => {
+    // B saves its own connection; A's connections are untouched.
+    const payload = { kind: 'wonde', name: `B ${crypto.randomUUID()}`, settings: { baseUrl: 'https://api.wonde.test', token: 'b-token', schoolId: 'B1' } };
+    const response = await call({ method: 'POST', url: '/api/v1/sync/connections', payload });
+    expect(response.statusCode).toBe(201);
+    expect((await asSystem(platform, b.id, listConnections)).map((c) => c.id)).toContain(response.json().id);
+  },
+  'DELETE /api/v1/sync/connections/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/sync/connections/${aConnectionId}` }), 404);
+  },
+  'POST /api/v1/sync/connections/:id/run': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/sync/connections/${aConnectionId}/run` }), 404);
+  },
 };
 
 async function snapshotOfA() {
@@ -279,6 +309,7 @@ async function snapshotOfA() {
     syncRecords: await asSystem(platform, a.id, async (scope) => ({
       staff: await scope.trx.selectFrom('staff').select(['id', 'content_hash', 'status']).orderBy('id').execute(),
       runs: (await scope.trx.selectFrom('sync_runs').select('id').execute()).length,
+      connections: await scope.trx.selectFrom('sync_connections').select(['id', 'name', 'schedule', 'disabled_at', 'settings_enc']).orderBy('id').execute(),
     })),
   };
 }
@@ -300,6 +331,10 @@ beforeAll(async () => {
   aGrantId = (await asSystem(platform, a.id, (scope) => grant({ queue: platform.queue }, scope, { granteeKind: 'product', grantee: 'messaging', scopes: ['pupils.basic'] }))).id;
   await asSystem(platform, a.id, (scope) => excludeMember({ queue: platform.queue }, scope, aGrantId, { memberKind: 'pupil', memberId: aSync.pupils.P1 }));
   aSecrets = [a.id, a.name, a.adminUserId, a.adminEmail, a.token, aTokenId, aMemberId, aMemberEmail, aSession.token, aSession.sessionId];
+  aConnectionId = (await asSystem(platform, a.id, (scope) =>
+    createConnection(scope, { kind: 'wonde', name: 'A MIS', settings: { baseUrl: 'https://api.wonde.test', token: aConnectionSecret, schoolId: 'A1' }, schedule: 'nightly' }),
+  )).id;
+  aSecrets.push(aConnectionId, aConnectionSecret);
   aSecrets.push(aSync.runId, aGrantId, ...Object.values(aSync.pupils), ...Object.values(aSync.contacts), ...Object.values(aSync.staff), ...Object.values(aSync.groups), 'Annabel', 'A123456789012');
 });
 

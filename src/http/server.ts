@@ -17,6 +17,8 @@ import { authRoutes } from './routes/auth.ts';
 import { accountRoutes } from './routes/account.ts';
 import { userRoutes } from './routes/users.ts';
 import { syncRoutes } from '../products/sync/routes.ts';
+import { dataQualityRoutes } from '../products/sync/data-quality-routes.ts';
+import { connectionRoutes } from '../products/sync/connection-routes.ts';
 import { registerWebApp, WEB_DIST_DIR } from './static.ts';
 import { httpsOptions } from './tls.ts';
 
@@ -97,6 +99,8 @@ export async function buildServer(platform: Platform, options: BuildServerOption
   await app.register(authRoutes);
   await app.register(accountRoutes);
   await app.register(syncRoutes);
+  await app.register(dataQualityRoutes);
+  await app.register(connectionRoutes);
 
   await registerOpenApiUi(app);
   await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);

@@ -382,6 +382,14 @@ describe('school data pages in a browser', () => {
       await expect.poll(() => page.getByRole('heading', { level: 2, name: `Pupils in ${groupName}` }).count()).toBe(1);
       await expect.poll(() => page.getByRole('table').getByRole('row').count()).toBe(members + 1);
     });
+
+    it('data quality lists each check with its count, reached from the section navigation', async () => {
+      await page.getByRole('navigation', { name: 'School data' }).getByRole('link', { name: 'Data quality' }).click();
+      await expectPath(page, '/sync/data-quality');
+      await checkPage('/sync/data-quality', 'Data quality');
+      expect(await page.getByRole('heading', { level: 2 }).count()).toBe(4);
+      expect(await page.getByRole('table', { name: 'Problems found, by check' }).getByRole('row').count()).toBe(5);
+    });
   });
 
   describe('sharing', () => {
@@ -467,7 +475,7 @@ describe('school data pages in a browser', () => {
       }
       const shared = [...byTitle.entries()].filter(([, patterns]) => patterns.size > 1);
       expect(shared).toEqual([]);
-      expect(new Set([...titles.keys()].map((label) => label.replace(/ .*$/, ''))).size).toBe(10);
+      expect(new Set([...titles.keys()].map((label) => label.replace(/ .*$/, ''))).size).toBe(11);
     });
 
     it('is not offered to an organisation that is not a school', async () => {

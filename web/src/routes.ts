@@ -12,6 +12,7 @@ import { MfaChallenge } from './pages/mfa/challenge.tsx';
 import { MfaEnrol } from './pages/mfa/enrol.tsx';
 import { Settings } from './pages/settings/settings.tsx';
 import { SyncContacts } from './pages/sync/contacts.tsx';
+import { SyncDataQuality } from './pages/sync/data-quality.tsx';
 import { SyncGroups } from './pages/sync/groups.tsx';
 import { SyncImport } from './pages/sync/import.tsx';
 import { SyncOverview } from './pages/sync/overview.tsx';
@@ -68,6 +69,7 @@ export const ROUTES: Route[] = [
   { pattern: '/sync/pupils', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncPupils },
   { pattern: '/sync/pupils/:id', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncPupil },
   { pattern: '/sync/contacts', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncContacts },
+  { pattern: '/sync/data-quality', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncDataQuality },
   { pattern: '/sync/staff', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncStaff },
   { pattern: '/sync/groups', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncGroups },
   { pattern: '/sync/sharing', access: 'protected', permission: 'sync.sharing', kinds: SCHOOL, page: SyncSharing },

@@ -15,6 +15,7 @@ const SECTION: { href: string; label: string; permission: string }[] = [
   { href: '/sync/contacts', label: 'Contacts', permission: 'sync.read' },
   { href: '/sync/staff', label: 'Staff', permission: 'sync.read' },
   { href: '/sync/groups', label: 'Groups', permission: 'sync.read' },
+  { href: '/sync/data-quality', label: 'Data quality', permission: 'sync.read' },
   { href: '/sync/runs', label: 'Import history', permission: 'sync.read' },
   { href: '/sync/import', label: 'Import a file', permission: 'sync.manage' },
   { href: '/sync/sharing', label: 'Sharing', permission: 'sync.sharing' },
