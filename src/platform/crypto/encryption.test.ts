@@ -21,6 +21,13 @@ describe('AES-256-GCM helpers', () => {
     expect(aeadOpen(key, a, 'ctx').toString()).toBe('Ada Lovelace');
   });
 
+  it('never repeats a nonce across pool refills', () => {
+    // 2,000 seals cross several 4 KiB refills of the nonce pool.
+    const nonces = new Set<string>();
+    for (let i = 0; i < 2_000; i++) nonces.add(aeadSeal(key, Buffer.from('x'), 'ctx').subarray(0, 12).toString('hex'));
+    expect(nonces.size).toBe(2_000);
+  });
+
   it('refuses a wrong key, other associated data and any flipped bit', () => {
     const sealed = aeadSeal(key, Buffer.from('07700 900123'), 'users.phone');
     expect(() => aeadOpen(crypto.randomBytes(32), sealed, 'users.phone')).toThrow(DecryptionError);

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportBatch, Phone } from '../model.ts';
 import { fakeSchool } from '../testing/fake-school.ts';
 import { startOneRosterServer, type OneRosterServer } from '../testing/oneroster-server.ts';
-import { readOneRosterRest, retryAfterMs, type OneRosterRestSettings } from './oneroster-rest.ts';
+import { retryAfterMs } from './http.ts';
+import { readOneRosterRest, type OneRosterRestSettings } from './oneroster-rest.ts';
 
 const SCHOOL = fakeSchool({ pupils: 60, seed: 11 });
 

@@ -17,6 +17,7 @@ import {
 } from '../model.ts';
 import { ProblemLog } from './mapped-csv.ts';
 import { relationshipFor, yearGroupFromGrade } from './oneroster-csv.ts';
+import { compact, fetchWithRetry, isLoopback, isRecord, issuePath, MAX_ATTEMPTS, Stop } from './http.ts';
 
 /**
  * OneRoster v1.1 / v1.2 REST (Rostering service, JSON binding) → ImportBatch.
@@ -129,12 +130,6 @@ const RACE_FIELDS = [
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGES = 20_000;
-const MAX_ATTEMPTS = 3;
-const BASE_BACKOFF_MS = 250;
-const MAX_RETRY_WAIT_MS = 30_000;
-const REQUEST_TIMEOUT_MS = 60_000;
-/** The largest response body read (a page of records is far smaller). */
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Refresh a token this long before the service says it expires. */
 const TOKEN_MARGIN_MS = 30_000;
 
@@ -203,111 +198,6 @@ interface Read<T> {
 
 // ------------------------------------------------------------------ HTTP
 
-/** Stops the run: the problem (if any) is already the reason. */
-class Stop extends Error {
-  constructor(readonly problem?: ImportProblem) {
-    super(problem?.message ?? 'stopped');
-  }
-}
-
-interface Fetched {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined, location: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Stop({ location, message: 'the import was cancelled' }));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Stop({ location, message: 'the import was cancelled' }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Retry-After (seconds or an HTTP date) in ms, capped; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  let ms: number;
-  if (/^\d+$/.test(value)) ms = Number(value) * 1000;
-  else {
-    const when = Date.parse(value);
-    if (Number.isNaN(when)) return undefined;
-    ms = when - now;
-  }
-  return Math.min(Math.max(ms, 0), MAX_RETRY_WAIT_MS);
-}
-
-/** The body as text, or undefined when it is larger than MAX_BODY_BYTES. */
-async function readCapped(res: Response): Promise<string | undefined> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Plain http only to this machine: elsewhere, credentials and pupils' data would travel unencrypted. */
-function isLoopback(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-}
-
-function networkReason(err: unknown): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timed out';
-  const code = (err as { cause?: { code?: unknown } })?.cause?.code;
-  return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? code : 'network error';
-}
-
-/** One request, retried on network failures, 429 and 5xx. Redirects are not followed. */
-async function fetchWithRetry(url: URL, init: RequestInit, location: string, signal: AbortSignal | undefined): Promise<Fetched> {
-  for (let attempt = 1; ; attempt++) {
-    if (signal?.aborted) throw new Stop({ location, message: 'the import was cancelled' });
-    let res: Response;
-    let body: string;
-    try {
-      const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-      res = await fetch(url, { ...init, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      const read = await readCapped(res);
-      if (read === undefined) throw new Stop({ location, message: `the response is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB` });
-      body = read;
-    } catch (err) {
-      if (err instanceof Stop) throw err;
-      if (signal?.aborted) throw new Stop({ location, message: 'the import was cancelled' });
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new Stop({ location, message: `could not reach the service (${networkReason(err)}) after ${attempt} attempts` });
-      }
-      await sleep(BASE_BACKOFF_MS * 2 ** (attempt - 1), signal, location);
-      continue;
-    }
-    if ((res.status === 429 || res.status >= 500) && attempt < MAX_ATTEMPTS) {
-      await sleep(retryAfterMs(res.headers.get('retry-after')) ?? BASE_BACKOFF_MS * 2 ** (attempt - 1), signal, location);
-      continue;
-    }
-    return { status: res.status, headers: res.headers, text: body };
-  }
-}
-
 function statusMessage(status: number): string {
   if (status >= 300 && status < 400) return 'the service answered with a redirect, which is not followed (check the base URL)';
   if (status === 400) return 'the service rejected the request';
@@ -319,9 +209,6 @@ function statusMessage(status: number): string {
   return 'the service answered with an unexpected status';
 }
 
-function issuePath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-}
 
 /** Parses a number header; undefined unless a non-negative integer. */
 function totalCount(header: string | null): number | undefined {
@@ -933,10 +820,6 @@ class OneRosterRestReader {
   }
 }
 
-function compact<T extends object>(record: T): T {
-  for (const key of Object.keys(record) as (keyof T)[]) if (record[key] === undefined) delete record[key];
-  return record;
-}
 
 /**
  * Reads a school from a OneRoster 1.1 / 1.2 REST service. Never rejects for a remote fault: every
