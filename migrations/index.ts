@@ -6,6 +6,8 @@ import * as throttle from './0003_throttle.ts';
 import * as sessionAccess from './0005_session_access.ts';
 import * as sync from './0006_sync.ts';
 import * as syncSharing from './0007_sync_sharing.ts';
+import * as onerosterClients from './0008_oneroster_clients.ts';
+import * as syncWebhooks from './0009_sync_webhooks.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0005_session_access': sessionAccess,
   '0006_sync': sync,
   '0007_sync_sharing': syncSharing,
+  '0008_oneroster_clients': onerosterClients,
+  '0009_sync_webhooks': syncWebhooks,
 };

@@ -9,6 +9,8 @@ import { getOrganisationSettings } from '../platform/organisations/settings.ts';
 import { permissionsOf } from '../platform/access/roles.ts';
 import { excludeMember, grant, listGrants, sharingOverview } from '../products/sync/sharing.ts';
 import { createConnection, listConnections } from '../products/sync/connections.ts';
+import { createApiClient, listApiClients } from '../products/sync/oneroster-provider.ts';
+import { listWebhooks, registerWebhook } from '../products/sync/webhooks.ts';
 import { importSharingSchool, type ImportedSchool } from '../products/sync/testing/sharing-fixture.ts';
 import { buildServer, registeredRoutes, type RegisteredRoute } from './server.ts';
 import { bearer, expectProblem, issueToken, tenantCounts, testSession } from './testing.ts';
@@ -29,8 +31,16 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/v1/auth/invitations/accept': 'the emailed single-use link is the credential; throttled',
   'POST /api/v1/auth/password-reset': 'asks for a link by email; always 202; throttled',
   'POST /api/v1/auth/password-reset/complete': 'the emailed single-use link is the credential; throttled',
+  'POST /ims/oneroster/v1p2/token': 'OAuth 2 client credentials for OneRoster apps: the client secret is the credential; throttled',
 };
 const PUBLIC_PREFIXES = ['GET /api/docs'];
+/**
+ * OneRoster 1.2 rostering routes: neither sessions nor Custos API tokens, but the OneRoster client's own
+ * bearer token from the token endpoint, and the school's sharing grant to that client (tested below).
+ */
+const ONEROSTER_CLIENT_ROUTES = ['users', 'users/:id', 'students', 'teachers', 'classes', 'enrollments', 'orgs', 'demographics'].map(
+  (path) => `GET /ims/oneroster/rostering/v1p2/${path}`,
+);
 
 let platform: TestPlatform;
 let app: FastifyInstance;
@@ -44,6 +54,10 @@ let aSync: ImportedSchool;
 let aGrantId: string;
 /** A's saved MIS connection (its secret is one of aSecrets). */
 let aConnectionId: string;
+/** A's OneRoster API client, granted everything in A (its id and secret are among aSecrets). */
+let aApiClient: { id: string; clientId: string; clientSecret: string };
+/** A's change-event webhook (its secret is one of aSecrets). */
+let aWebhookId: string;
 const aConnectionSecret = `a-secret-${crypto.randomBytes(8).toString('hex')}`;
 /** Strings that identify tenant A: none may appear in any answer given to tenant B. */
 let aSecrets: string[];
@@ -106,6 +120,13 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'POST /api/v1/sync/connections': { permission: 'sync.manage', scope: 'admin' },
   'DELETE /api/v1/sync/connections/:id': { permission: 'sync.manage', scope: 'admin' },
   'POST /api/v1/sync/connections/:id/run': { permission: 'sync.manage', scope: 'admin' },
+  'GET /api/v1/sync/api-clients': { permission: 'sync.sharing', scope: 'admin' },
+  'POST /api/v1/sync/api-clients': { permission: 'sync.sharing', scope: 'admin' },
+  'DELETE /api/v1/sync/api-clients/:id': { permission: 'sync.sharing', scope: 'admin' },
+  'GET /api/v1/sync/webhooks': { permission: 'sync.read', scope: 'read' },
+  'POST /api/v1/sync/webhooks': { permission: 'sync.sharing', scope: 'admin' },
+  'DELETE /api/v1/sync/webhooks/:id': { permission: 'sync.sharing', scope: 'admin' },
+  'POST /api/v1/sync/webhooks/:id/replay': { permission: 'sync.sharing', scope: 'admin' },
 };
 
 const isPublicKey = (key: string) => key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
@@ -294,6 +315,31 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/sync/connections/:id/run': async (call) => {
     expectProblem(await call({ method: 'POST', url: `/api/v1/sync/connections/${aConnectionId}/run` }), 404);
   },
+  'GET /api/v1/sync/api-clients': async (call) => {
+    expect((await call({ url: '/api/v1/sync/api-clients' })).json().apiClients.map((c: { id: string }) => c.id)).not.toContain(aApiClient.id);
+  },
+  'POST /api/v1/sync/api-clients': async (call) => {
+    const response = await call({ method: 'POST', url: '/api/v1/sync/api-clients', payload: { name: 'B app' } });
+    expect(response.statusCode).toBe(201);
+    expect((await asSystem(platform, b.id, listApiClients)).map((c) => c.id)).toContain(response.json().id);
+  },
+  'DELETE /api/v1/sync/api-clients/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/sync/api-clients/${aApiClient.id}` }), 404);
+  },
+  'GET /api/v1/sync/webhooks': async (call) => {
+    expect((await call({ url: '/api/v1/sync/webhooks' })).json().webhooks.map((w: { id: string }) => w.id)).not.toContain(aWebhookId);
+  },
+  'POST /api/v1/sync/webhooks': async (call) => {
+    const response = await call({ method: 'POST', url: '/api/v1/sync/webhooks', payload: { grantee: 'messaging', url: 'https://hooks.b.example.test/custos' } });
+    expect(response.statusCode).toBe(201);
+    expect((await asSystem(platform, b.id, listWebhooks)).map((w) => w.id)).toContain(response.json().id);
+  },
+  'DELETE /api/v1/sync/webhooks/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/sync/webhooks/${aWebhookId}` }), 404);
+  },
+  'POST /api/v1/sync/webhooks/:id/replay': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/sync/webhooks/${aWebhookId}/replay`, payload: { sinceSeq: 0 } }), 404);
+  },
 };
 
 async function snapshotOfA() {
@@ -335,6 +381,13 @@ beforeAll(async () => {
     createConnection(scope, { kind: 'wonde', name: 'A MIS', settings: { baseUrl: 'https://api.wonde.test', token: aConnectionSecret, schoolId: 'A1' }, schedule: 'nightly' }),
   )).id;
   aSecrets.push(aConnectionId, aConnectionSecret);
+  const aCreated = await asSystem(platform, a.id, (scope) => createApiClient(scope, { name: 'A app' }));
+  aApiClient = { id: aCreated.client.id, clientId: aCreated.client.clientId, clientSecret: aCreated.clientSecret };
+  await asSystem(platform, a.id, (scope) => grant({ queue: platform.queue }, scope, { granteeKind: 'api_client', grantee: aApiClient.clientId, scopes: ['pupils.basic', 'pupils.contact', 'pupils.sensitive', 'contacts', 'staff', 'groups'] }));
+  aSecrets.push(aApiClient.id, aApiClient.clientId, aApiClient.clientSecret);
+  const aWebhook = await asSystem(platform, a.id, (scope) => registerWebhook(scope, { grantee: 'messaging', url: 'https://hooks.a.example.test/custos' }));
+  aWebhookId = aWebhook.id;
+  aSecrets.push(aWebhookId, aWebhook.secret, 'hooks.a.example.test');
   aSecrets.push(aSync.runId, aGrantId, ...Object.values(aSync.pupils), ...Object.values(aSync.contacts), ...Object.values(aSync.staff), ...Object.values(aSync.groups), 'Annabel', 'A123456789012');
 });
 
@@ -352,7 +405,9 @@ describe('route inventory', () => {
   it('has every route either public by decision or authenticated with a declared posture', () => {
     for (const route of registeredRoutes(app)) {
       const key = keyOf(route);
-      if (isPublicKey(key)) {
+      if (ONEROSTER_CLIENT_ROUTES.includes(key)) {
+        expect(route.authenticated, `${key} takes OneRoster client tokens only`).toBe(false);
+      } else if (isPublicKey(key)) {
         expect(route.authenticated, `${key} is public but authenticates`).toBe(false);
         expect(route.url.startsWith('/api/v1') ? route.url.startsWith('/api/v1/auth/') : true, `${key} is public under /api/v1`).toBe(true);
       } else {
@@ -496,6 +551,73 @@ describe("tenant B's admin (token and signed-in session) against tenant A", () =
     const before = await snapshotOfA();
     const response = await app.inject({ method: 'POST', url: '/api/v1/users/invitations', headers: bearer(b.token), payload: { email: a.adminEmail } });
     expect(response.statusCode).toBe(201);
+    expect(await snapshotOfA()).toEqual(before);
+  });
+});
+
+describe('OneRoster client routes (their own OAuth bearer tokens)', () => {
+  const ROSTERING = '/ims/oneroster/rostering/v1p2';
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  const urlOf = (key: string) => key.slice('GET '.length).replace(':id', aSync.pupils.P2);
+  const tokenFor = async (clientId: string, clientSecret: string): Promise<string> => {
+    const payload = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString();
+    const response = await app.inject({ method: 'POST', url: '/ims/oneroster/v1p2/token', headers: FORM, payload });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json().access_token;
+  };
+
+  it('lists exactly the registered /ims/ routes besides the token endpoint', () => {
+    const ims = registeredRoutes(app).map(keyOf).filter((key) => key.includes(' /ims/') && !isPublicKey(key));
+    expect(ims.sort()).toEqual([...ONEROSTER_CLIENT_ROUTES].sort());
+  });
+
+  it('refuses no token, a wrong token, a Custos API token and a session, on every route', async () => {
+    const session = await testSession(platform, a.id, a.adminUserId, { mfaVerified: true });
+    const aToken = await tokenFor(aApiClient.clientId, aApiClient.clientSecret);
+    for (const key of ONEROSTER_CLIENT_ROUTES) {
+      const url = urlOf(key);
+      for (const headers of [{}, bearer(`ort_${'x'.repeat(43)}`), bearer(a.token), bearer(aApiClient.clientSecret), session.read]) {
+        const response = await app.inject({ url, headers });
+        expectProblem(response, 401);
+        // The problem's `instance` is the path sent; nothing else of A's may come back.
+        for (const secret of aSecrets.filter((s) => !url.includes(s))) expect(response.body, `${key} leaked ${secret}`).not.toContain(secret);
+      }
+      // A's own client, with A's grant, does get through.
+      expect((await app.inject({ url, headers: bearer(aToken) })).statusCode, key).toBe(200);
+    }
+  });
+
+  it("shows B's client none of A's data, whatever B grants it", async () => {
+    const before = await snapshotOfA();
+    const created = await asSystem(platform, b.id, (scope) => createApiClient(scope, { name: 'B app' }));
+    // A probe above paused B's sharing: B resumes it, so B's client is served (B's data, which is none of A's).
+    await asSystem(platform, b.id, (scope) => scope.trx.updateTable('sync_state').set({ sharing_paused: false }).where('tenant_id', '=', b.id).execute());
+    await asSystem(platform, b.id, (scope) =>
+      grant({ queue: platform.queue }, scope, { granteeKind: 'api_client', grantee: created.client.clientId, scopes: ['pupils.basic', 'pupils.contact', 'pupils.sensitive', 'contacts', 'staff', 'groups'] }),
+    );
+    // B also names A's client in a grant of its own: that gives A's client nothing of B and B nothing of A.
+    await asSystem(platform, b.id, (scope) => grant({ queue: platform.queue }, scope, { granteeKind: 'api_client', grantee: aApiClient.clientId, scopes: ['pupils.basic'] }));
+    const bToken = await tokenFor(created.client.clientId, created.clientSecret);
+    const bIds = await asSystem(platform, b.id, async (scope) => [
+      b.id,
+      ...(await scope.trx.selectFrom('staff').select('id').execute()).map((r) => r.id),
+      ...(await scope.trx.selectFrom('pupils').select('id').execute()).map((r) => r.id),
+      ...(await scope.trx.selectFrom('contacts').select('id').execute()).map((r) => r.id),
+      ...(await scope.trx.selectFrom('school_groups').select('id').execute()).map((r) => r.id),
+    ]);
+    for (const key of ONEROSTER_CLIENT_ROUTES) {
+      const ids = key.endsWith(':id') ? [...Object.values(aSync.pupils), ...Object.values(aSync.staff), ...Object.values(aSync.contacts)] : [''];
+      for (const id of ids) {
+        const response = await app.inject({ url: key.slice('GET '.length).replace(':id', id), headers: { ...bearer(bToken), 'x-tenant-id': a.id } });
+        expect([200, 404], key).toContain(response.statusCode);
+        for (const secret of aSecrets.filter((s) => s !== id)) expect(response.body, `${key} leaked ${secret}`).not.toContain(secret);
+        // B's own records (a probe above imported some staff into B) may come back; none of A's ids can.
+        if (response.statusCode === 200 && !key.endsWith(':id')) {
+          for (const record of Object.values(response.json()).flat() as { sourcedId: string; user?: { sourcedId: string } }[]) expect(bIds).toContain(record.user?.sourcedId ?? record.sourcedId);
+        }
+      }
+    }
+    expect((await app.inject({ url: `${ROSTERING}/orgs`, headers: bearer(bToken) })).json().orgs.map((o: { sourcedId: string }) => o.sourcedId)).toEqual([b.id]);
     expect(await snapshotOfA()).toEqual(before);
   });
 });

@@ -19,6 +19,8 @@ import { userRoutes } from './routes/users.ts';
 import { syncRoutes } from '../products/sync/routes.ts';
 import { dataQualityRoutes } from '../products/sync/data-quality-routes.ts';
 import { connectionRoutes } from '../products/sync/connection-routes.ts';
+import { oneRosterProviderRoutes } from '../products/sync/oneroster-provider-routes.ts';
+import { webhookRoutes } from '../products/sync/webhook-routes.ts';
 import { registerWebApp, WEB_DIST_DIR } from './static.ts';
 import { httpsOptions } from './tls.ts';
 
@@ -101,6 +103,8 @@ export async function buildServer(platform: Platform, options: BuildServerOption
   await app.register(syncRoutes);
   await app.register(dataQualityRoutes);
   await app.register(connectionRoutes);
+  await app.register(oneRosterProviderRoutes);
+  await app.register(webhookRoutes);
 
   await registerOpenApiUi(app);
   await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);

@@ -313,10 +313,55 @@ export interface SyncReadCountsTable {
   reads: Generated<number>;
 }
 
+export interface SyncWebhooksTable {
+  id: Generated<string>;
+  tenant_id: string;
+  grantee: string;
+  url: string;
+  secret_enc: string;
+  created_by: string;
+  created_at: Generated<Date>;
+  disabled_at: Date | null;
+}
+
+export interface SyncChangeEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  seq: ColumnType<string, string | number | bigint, never>;
+  run_id: string;
+  entity: string;
+  record_id: string;
+  change: 'created' | 'updated' | 'left';
+  fields: Generated<string[]>;
+  created_at: Generated<Date>;
+}
+
+export interface SyncApiClientsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  client_id: string;
+  secret_hash: string;
+  name: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface SyncApiClientTokensTable {
+  token_hash: string;
+  tenant_id: string;
+  client_id: string;
+  expires_at: Date;
+  created_at: Generated<Date>;
+}
+
 export interface DB {
   sync_grants: SyncGrantsTable;
   sync_grant_exclusions: SyncGrantExclusionsTable;
   sync_read_counts: SyncReadCountsTable;
+  sync_api_clients: SyncApiClientsTable;
+  sync_api_client_tokens: SyncApiClientTokensTable;
+  sync_webhooks: SyncWebhooksTable;
+  sync_change_events: SyncChangeEventsTable;
   school_profiles: SchoolProfilesTable;
   sync_state: SyncStateTable;
   sync_connections: SyncConnectionsTable;

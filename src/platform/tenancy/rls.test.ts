@@ -48,6 +48,12 @@ beforeAll(async () => {
       const grant = await scope.trx.insertInto('sync_grants').values({ tenant_id, grantee_kind: 'product', grantee: 'messaging', scopes: ['pupils.basic'], created_by: 'test' }).returning('id').executeTakeFirstOrThrow();
       await scope.trx.insertInto('sync_grant_exclusions').values({ tenant_id, grant_id: grant.id, member_kind: 'pupil', member_id: user_id }).execute();
       await scope.trx.insertInto('sync_read_counts').values({ tenant_id, grantee: 'messaging', day: '2024-09-02', reads: 1 }).execute();
+      // OneRoster API clients (0008): a client and one of its access tokens.
+      const client_id = `orc-${org.id.replace(/-/g, '')}`;
+      await scope.trx.insertInto('sync_api_clients').values({ tenant_id, client_id, secret_hash: '0'.repeat(63) + '1', name: 'App' }).execute();
+      await scope.trx.insertInto('sync_api_client_tokens').values({ tenant_id, client_id, token_hash: org.id.replace(/-/g, '').repeat(2), expires_at: soon }).execute();
+      // Sync webhooks (0009): a webhook (its change events come from the import below).
+      await scope.trx.insertInto('sync_webhooks').values({ tenant_id, grantee: 'messaging', url: 'https://hooks.example.test/custos', secret_enc: 'sealed', created_by: 'test' }).execute();
     });
     // Sync hub (0006): a connection, and an import that fills every school data table, the run, its change list and the sync state.
     await asSystem(platform, org.id, (scope) => scope.trx.insertInto('sync_connections').values({ tenant_id: org.id, kind: 'ctf', name: 'MIS export' }).execute());
@@ -92,7 +98,7 @@ describe('row-level security over every customer table', () => {
 
   it('keeps unique constraints per tenant', async () => {
     // Global uniqueness is allowed only for random ids and hashes of random secrets.
-    const GLOBALLY_UNIQUE = new Set(['id', 'token_hash']);
+    const GLOBALLY_UNIQUE = new Set(['id', 'token_hash', 'client_id' /* random OneRoster client ids (0008) */]);
     const result = await sql<{ table: string; columns: string[] }>`
       select t.relname as table, array_agg(a.attname::text order by a.attnum) as columns
         from pg_index i

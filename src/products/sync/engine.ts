@@ -7,6 +7,7 @@ import { applyBatch, zeroCounts, type ApplyResult, type ChangeRow, type Counts }
 import { CHUNK, chunked } from './engine/bulk.ts';
 import { ENTITIES, type Entity, type ImportBatch, type ImportProblem } from './model.ts';
 import { SYNC_PERMISSIONS } from './permissions.ts';
+import { prepareWebhookDeliveries, queueWebhookDeliveries, recordChangeEvents } from './webhooks.ts';
 
 // Loading the engine registers the sync permissions.
 void SYNC_PERMISSIONS;
@@ -94,6 +95,7 @@ export async function runImport(platform: Platform, context: TenantContext, batc
 
   const blobsWritten: string[] = [];
   try {
+    await prepareWebhookDeliveries(platform, context);
     const applied = await platform.inTenant(context, async (scope) => {
       await lockSchool(scope);
       const result = await applyBatch(scope, batch, {
@@ -106,6 +108,9 @@ export async function runImport(platform: Platform, context: TenantContext, batc
       if (result.errors.length > 0) throw new BatchRejected(result);
       if (dryRun) throw new DryRunRollback(result);
       await finishRun(scope, runId, batch, request, result);
+      // Change events and webhook deliveries exist exactly when the run committed.
+      await recordChangeEvents(scope, runId, result.changes);
+      await queueWebhookDeliveries(platform, scope, runId);
       return result;
     });
     for (const blobId of applied.blobsReplaced) platform.blobs.remove(context.tenantId, blobId);

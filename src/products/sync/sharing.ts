@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { recordAudit, type AuditEvent } from '../../platform/audit/audit-writer.ts';
+import type { AuditEvent } from '../../platform/audit/audit-writer.ts';
 import type { SyncGrantScope } from '../../platform/db/schema.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { JobQueue } from '../../platform/jobs/queue.ts';
-import { enqueueMail } from '../../platform/mail/mail.ts';
 import type { Actor, TenantScope } from '../../platform/tenancy/tenant-scope.ts';
 import { parseOrThrow } from '../../platform/validation.ts';
+import { forgetCopies } from './copy-holders.ts';
+import { auditWithReceipt, organisationOf, receiptForDeletedCopies } from './sharing-receipts.ts';
 
 /**
  * School-controlled sharing. Nothing of the school's data leaves the sync hub unless the school
@@ -112,31 +113,10 @@ function actorLabel(actor: Actor): string {
   return actor.id ? `${actor.type}:${actor.id}` : actor.type;
 }
 
-async function organisationOf(scope: TenantScope): Promise<{ kind: string; name: string }> {
-  const row = await scope.trx.selectFrom('organisations').select(['kind', 'name']).where('id', '=', scope.tenantId).executeTakeFirst();
-  if (!row) throw new NotFoundError('organisation');
-  return row;
-}
-
 async function requireSchool(scope: TenantScope): Promise<{ kind: string; name: string }> {
   const organisation = await organisationOf(scope);
   if (organisation.kind !== 'school') throw new ConflictError('the sync hub holds data for schools only; this organisation has nothing to share');
   return organisation;
-}
-
-/** Who made a change, in words for the receipt. The admins reading it can see this anyway. */
-async function describeActor(scope: TenantScope): Promise<string> {
-  const { actor } = scope;
-  if (actor.type === 'user' && actor.id) {
-    const user = await scope.trx.selectFrom('users').select('email_enc').where('id', '=', actor.id).executeTakeFirst();
-    return user ? scope.cipher.open('users.email', user.email_enc) : `user ${actor.id}`;
-  }
-  if (actor.type === 'api_token' && actor.id) {
-    const token = await scope.trx.selectFrom('api_tokens').select('name').where('id', '=', actor.id).executeTakeFirst();
-    return token ? `the API token "${token.name}"` : `API token ${actor.id}`;
-  }
-  if (actor.type === 'operator') return 'Custos support staff acting for the school';
-  return 'Custos (system)';
 }
 
 /**
@@ -144,36 +124,17 @@ async function describeActor(scope: TenantScope): Promise<string> {
  * if the change rolls back, there is neither entry nor email.
  */
 async function auditAndReceipt(deps: SharingDeps, scope: TenantScope, event: AuditEvent, summary: string, details: string[]): Promise<void> {
-  const entry = await recordAudit(scope, event);
-  const organisation = await organisationOf(scope);
-  const by = await describeActor(scope);
-  const at = new Date().toISOString();
-  const admins = await scope.trx
-    .selectFrom('users')
-    .select('email_enc')
-    .where('role', '=', 'admin')
-    .where('status', '=', 'active')
-    .orderBy('created_at')
-    .execute();
-  const text = [
-    `This is a receipt for a change to what ${organisation.name} shares from its school data on Custos.`,
-    '',
-    `Change:  ${summary}`,
-    ...details.map((line) => `         ${line}`),
-    `When:    ${at} (UTC)`,
-    `Made by: ${by}`,
-    `Receipt: audit entry ${entry.id} (number ${entry.seq} in the audit trail)`,
-    '',
-    'Every administrator of the school receives this receipt. If you did not expect this change, review',
-    'sharing in Custos and revoke it, or pause all sharing, and tell your data protection officer.',
-  ].join('\n');
-  for (const admin of admins) {
-    await enqueueMail(deps.queue, scope, {
-      to: scope.cipher.open('users.email', admin.email_enc),
-      subject: `Custos sharing receipt: ${summary}`,
-      text,
-    });
-  }
+  await auditWithReceipt(deps.queue, scope, event, {
+    kind: 'sharing',
+    summary,
+    opening: (school) => `This is a receipt for a change to what ${school} shares from its school data on Custos.`,
+    label: 'Change',
+    details,
+    closing: [
+      'Every administrator of the school receives this receipt. If you did not expect this change, review',
+      'sharing in Custos and revoke it, or pause all sharing, and tell your data protection officer.',
+    ],
+  });
 }
 
 function toGrant(
@@ -277,10 +238,26 @@ export async function grant(deps: SharingDeps, scope: TenantScope, input: GrantI
   return toGrant(row, exclusions, await readsOf(scope, data.grantee));
 }
 
-/** Ends a grant; the grantee's next read is refused. */
+/**
+ * Ends a grant; the grantee's next read is refused. A grantee that keeps copies of the school's data
+ * (copy-holders.ts) deletes them in this same transaction, and the admins get a deletion receipt
+ * with the counts. If it cannot delete them the revocation does not happen at all
+ * (CopiesNotDeletedError): a revoke that left copies behind must not look done.
+ * Re-granting with fewer scopes and pausing all sharing delete nothing.
+ */
 export async function revoke(deps: SharingDeps, scope: TenantScope, grantId: string): Promise<void> {
   const row = await liveGrant(scope, grantId);
   await scope.trx.updateTable('sync_grants').set({ revoked_at: sql<Date>`now()` }).where('id', '=', row.id).execute();
+  const forgotten = await forgetCopies(scope, row.grantee);
+  const copies = forgotten
+    ? [`${row.grantee} deleted its copies of the school's data in the same change; see the separate deletion receipt.`]
+    : row.grantee_kind === 'api_client'
+      ? [
+          `${row.grantee} is an outside app: Custos cannot delete what it has already copied. Its requests are`,
+          'refused and nothing more is sent to its webhooks from now on, but copies it made stay with it until',
+          "its supplier deletes them. Ask the supplier to delete the school's data and confirm it in writing.",
+        ]
+      : [`${row.grantee} keeps no copies of the school's data in Custos (it declares none), so there is nothing to delete.`];
   await auditAndReceipt(
     deps,
     scope,
@@ -290,8 +267,9 @@ export async function revoke(deps: SharingDeps, scope: TenantScope, grantId: str
       changes: { grantee: { before: row.grantee, after: row.grantee }, scopes: { before: row.scopes.join(','), after: null } },
     },
     `${row.grantee} may no longer read school data`,
-    [`The grant of ${row.scopes.join(', ')} to ${row.grantee} was revoked.`],
+    [`The grant of ${row.scopes.join(', ')} to ${row.grantee} was revoked.`, ...copies],
   );
+  if (forgotten) await receiptForDeletedCopies(deps.queue, scope, row, forgotten);
 }
 
 async function readsOf(scope: TenantScope, grantee: string): Promise<SyncGrant['reads']> {
