@@ -15,9 +15,9 @@ import {
   type SchoolInfo,
   type StaffRecord,
 } from '../model.ts';
-import { ProblemLog } from './mapped-csv.ts';
 import { relationshipFor, yearGroupFromGrade } from './oneroster-csv.ts';
 import { compact, fetchWithRetry, isLoopback, isRecord, issuePath, MAX_ATTEMPTS, Stop } from './http.ts';
+import { RestReader } from './rest-reader.ts';
 
 /**
  * OneRoster v1.1 / v1.2 REST (Rostering service, JSON binding) → ImportBatch.
@@ -222,9 +222,7 @@ function hasNextLink(header: string | null): boolean {
 
 // ------------------------------------------------------------------ reader
 
-class OneRosterRestReader {
-  private readonly log = new ProblemLog(50);
-  private readonly mode: ImportBatch['mode'];
+class OneRosterRestReader extends RestReader {
   private readonly limit: number;
   private readonly signal: AbortSignal | undefined;
   private serviceUrl!: URL;
@@ -237,7 +235,7 @@ class OneRosterRestReader {
     private readonly settings: OneRosterRestSettings,
     options: OneRosterRestOptions,
   ) {
-    this.mode = options.since === undefined ? 'full' : 'delta';
+    super(options.since === undefined ? 'full' : 'delta', { location: 'oneroster-rest', label: 'OneRoster' });
     this.limit = Math.min(Math.max(Math.floor(options.pageSize ?? DEFAULT_PAGE_SIZE) || DEFAULT_PAGE_SIZE, 1), 10_000);
     this.signal = options.signal;
     if (options.since !== undefined) {
@@ -249,43 +247,7 @@ class OneRosterRestReader {
     }
   }
 
-  async run(): Promise<ImportBatch> {
-    try {
-      if (!this.checkSettings()) return this.fail();
-      const batch = await this.read();
-      if (this.log.errorCount > 0) return this.fail();
-      this.log.finish();
-      batch.warnings = this.log.warnings;
-      return batch;
-    } catch (err) {
-      if (err instanceof Stop) {
-        if (err.problem) this.error(err.problem.location, err.problem.message);
-      } else {
-        // A fault in this reader, not the service: still never thrown at the caller.
-        this.error('oneroster-rest', `the OneRoster reader failed unexpectedly (${err instanceof Error ? err.name : 'unknown'})`);
-      }
-      return this.fail();
-    }
-  }
-
-  /** Problems are counted (and capped) per request path, so a flood from one list does not hide the rest. */
-  private error(location: string, message: string): void {
-    this.log.error(location.replace(/[?:].*$/, ''), location, message);
-  }
-
-  private warning(location: string, message: string): void {
-    this.log.warning(location.replace(/[?:].*$/, ''), location, message);
-  }
-
-  private fail(): ImportBatch {
-    this.log.finish();
-    const batch = emptyBatch(this.mode);
-    batch.errors = this.log.errors;
-    batch.warnings = this.log.warnings;
-    return batch;
-  }
-
-  private checkSettings(): boolean {
+  protected checkSettings(): boolean {
     const s = this.settings;
     const url = (value: unknown, field: string): URL | undefined => {
       let parsed: URL | undefined;
@@ -519,7 +481,7 @@ class OneRosterRestReader {
     return user.role ?? 'parent';
   }
 
-  private async read(): Promise<ImportBatch> {
+  protected async read(): Promise<ImportBatch> {
     const batch = emptyBatch(this.mode);
     const delta = this.mode === 'delta';
 

@@ -30,8 +30,8 @@ import {
   type SchoolInfo,
   type StaffRecord,
 } from '../model.ts';
-import { ProblemLog } from './mapped-csv.ts';
 import { compact, fetchWithRetry, isLoopback, isRecord, issuePath, MAX_ATTEMPTS, Stop } from './http.ts';
+import { RestReader } from './rest-reader.ts';
 
 /**
  * Wonde school data API (v1.0) → ImportBatch.
@@ -351,9 +351,7 @@ function wondeTimestamp(value: string): string | undefined {
 
 // ------------------------------------------------------------------ reader
 
-class WondeReader {
-  private readonly log = new ProblemLog(50);
-  private readonly mode: ImportBatch['mode'];
+class WondeReader extends RestReader {
   private readonly signal: AbortSignal | undefined;
   private readonly updatedAfter: string | undefined;
   private schoolUrl!: URL;
@@ -362,47 +360,12 @@ class WondeReader {
     private readonly settings: WondeSettings,
     options: WondeOptions,
   ) {
-    this.mode = options.updatedAfter === undefined ? 'full' : 'delta';
+    super(options.updatedAfter === undefined ? 'full' : 'delta', { location: 'wonde', label: 'Wonde' });
     this.signal = options.signal;
     this.updatedAfter = options.updatedAfter === undefined ? undefined : wondeTimestamp(options.updatedAfter);
   }
 
-  async run(): Promise<ImportBatch> {
-    try {
-      if (!this.checkSettings()) return this.fail();
-      const batch = await this.read();
-      if (this.log.errorCount > 0) return this.fail();
-      this.log.finish();
-      batch.warnings = this.log.warnings;
-      return batch;
-    } catch (err) {
-      if (err instanceof Stop) {
-        if (err.problem) this.error(err.problem.location, err.problem.message);
-      } else {
-        this.error('wonde', `the Wonde reader failed unexpectedly (${err instanceof Error ? err.name : 'unknown'})`);
-      }
-      return this.fail();
-    }
-  }
-
-  /** Problems are counted (and capped) per request path, so a flood from one list does not hide the rest. */
-  private error(location: string, message: string): void {
-    this.log.error(location.replace(/[?:].*$/, ''), location, message);
-  }
-
-  private warning(location: string, message: string): void {
-    this.log.warning(location.replace(/[?:].*$/, ''), location, message);
-  }
-
-  private fail(): ImportBatch {
-    this.log.finish();
-    const batch = emptyBatch(this.mode);
-    batch.errors = this.log.errors;
-    batch.warnings = this.log.warnings;
-    return batch;
-  }
-
-  private checkSettings(): boolean {
+  protected checkSettings(): boolean {
     const s = this.settings;
     let base: URL | undefined;
     try {
@@ -502,7 +465,7 @@ class WondeReader {
 
   // -------------------------------------------------------------- the import
 
-  private async read(): Promise<ImportBatch> {
+  protected async read(): Promise<ImportBatch> {
     const batch = emptyBatch(this.mode);
     const delta = this.mode === 'delta';
 
