@@ -49,7 +49,7 @@ import { at, locateHeaders, ProblemLog, readCsvStream } from './mapped-csv.ts';
 
 type FileKey = 'orgs' | 'users' | 'roles' | 'demographics' | 'classes' | 'enrollments';
 type FileMode = 'bulk' | 'delta' | 'absent';
-type PersonEntity = Extract<Entity, 'pupils' | 'staff' | 'contacts'>;
+export type PersonEntity = Extract<Entity, 'pupils' | 'staff' | 'contacts'>;
 
 /** The order files are read in: each refers only to files read before it. */
 const FILES: readonly FileKey[] = ['orgs', 'users', 'roles', 'demographics', 'classes', 'enrollments'];
@@ -99,7 +99,7 @@ const OPTIONAL_COLUMNS: Record<FileKey, readonly string[]> = {
 const RACE_COLUMNS = OPTIONAL_COLUMNS.demographics.slice(2);
 
 /** OneRoster user roles (1.1 users.role, 1.2 roles.role) → the model entity. */
-const ROLE_ENTITY: Record<string, PersonEntity> = {
+export const ROLE_ENTITY: Readonly<Record<string, PersonEntity>> = {
   student: 'pupils',
   teacher: 'staff',
   aide: 'staff',
@@ -116,7 +116,7 @@ const ROLE_ENTITY: Record<string, PersonEntity> = {
 };
 
 /** Enrollment roles → which member list. */
-const ENROLLMENT_MEMBER: Record<string, 'pupil' | 'staff'> = {
+export const ENROLLMENT_MEMBER: Readonly<Record<string, 'pupil' | 'staff'>> = {
   student: 'pupil',
   teacher: 'staff',
   administrator: 'staff',
@@ -137,7 +137,7 @@ export function yearGroupFromGrade(grade: string): string | undefined {
   return CEDS_GRADE_TO_NC_YEAR[grade] ?? (isNcYearCode(grade) ? grade : undefined);
 }
 
-const SEX_TO_GENDER: Record<string, string> = { male: 'M', female: 'F', other: 'X', unspecified: 'U' };
+export const SEX_TO_GENDER: Readonly<Record<string, string>> = { male: 'M', female: 'F', other: 'X', unspecified: 'U' };
 
 interface Cells {
   line: number;

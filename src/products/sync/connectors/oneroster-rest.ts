@@ -5,7 +5,6 @@ import {
   type ContactLink,
   type ContactRecord,
   type Email,
-  type Entity,
   type GroupKind,
   type GroupRecord,
   type ImportBatch,
@@ -15,7 +14,7 @@ import {
   type SchoolInfo,
   type StaffRecord,
 } from '../model.ts';
-import { relationshipFor, yearGroupFromGrade } from './oneroster-csv.ts';
+import { ENROLLMENT_MEMBER, relationshipFor, ROLE_ENTITY, SEX_TO_GENDER, yearGroupFromGrade, type PersonEntity } from './oneroster-csv.ts';
 import { compact, fetchWithRetry, isLoopback, isRecord, issuePath, MAX_ATTEMPTS, Stop } from './http.ts';
 import { RestReader } from './rest-reader.ts';
 
@@ -77,8 +76,6 @@ export interface OneRosterRestOptions {
   signal?: AbortSignal;
 }
 
-type PersonEntity = Extract<Entity, 'pupils' | 'staff' | 'contacts'>;
-
 const SERVICE_PATH = { '1.1': '/ims/oneroster/v1p1', '1.2': '/ims/oneroster/rostering/v1p2' } as const;
 const SCOPES = {
   '1.1': [
@@ -91,33 +88,6 @@ const SCOPES = {
   ],
 } as const;
 
-/** OneRoster user roles (1.1 `role`, 1.2 `roles[].role`) → the model entity (as oneroster-csv.ts). */
-const ROLE_ENTITY: Readonly<Record<string, PersonEntity>> = {
-  student: 'pupils',
-  teacher: 'staff',
-  aide: 'staff',
-  administrator: 'staff',
-  proctor: 'staff',
-  counselor: 'staff',
-  principal: 'staff',
-  siteAdministrator: 'staff',
-  districtAdministrator: 'staff',
-  systemAdministrator: 'staff',
-  parent: 'contacts',
-  guardian: 'contacts',
-  relative: 'contacts',
-};
-
-/** Enrollment roles → which member list of the group. */
-const ENROLLMENT_MEMBER: Readonly<Record<string, 'pupil' | 'staff'>> = {
-  student: 'pupil',
-  teacher: 'staff',
-  administrator: 'staff',
-  proctor: 'staff',
-  aide: 'staff',
-};
-
-const SEX_TO_GENDER: Readonly<Record<string, string>> = { male: 'M', female: 'F', other: 'X', unspecified: 'U' };
 const RACE_FIELDS = [
   'americanIndianOrAlaskaNative',
   'asian',
@@ -208,7 +178,6 @@ function statusMessage(status: number): string {
   if (status >= 500) return `the service failed (${MAX_ATTEMPTS} attempts)`;
   return 'the service answered with an unexpected status';
 }
-
 
 /** Parses a number header; undefined unless a non-negative integer. */
 function totalCount(header: string | null): number | undefined {
@@ -781,7 +750,6 @@ class OneRosterRestReader extends RestReader {
     });
   }
 }
-
 
 /**
  * Reads a school from a OneRoster 1.1 / 1.2 REST service. Never rejects for a remote fault: every
