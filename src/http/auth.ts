@@ -53,6 +53,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const admittedTokens = new AdmissionCache<ResolvedToken>(10_000, 10_000);
 const admittedSessions = new AdmissionCache<SessionAccess>(10_000, 10_000);
+/** Sessions `authenticate` read from the database for this very request (not from the cache). */
+const lookedUpThisRequest = new WeakSet<Principal>();
 
 /** Someone who passed MFA, or who is not asked for it (organisation does not require it and they never enrolled). */
 export function mfaSatisfied(access: Pick<SessionAccess, 'mfaVerified' | 'mfaRequired' | 'mfaEnrolled'>): boolean {
@@ -90,12 +92,15 @@ export async function authenticate(request: FastifyRequest, _reply: FastifyReply
     return;
   }
   const cookie = request.cookies[sessionCookieNames(platform.config).session];
-  const access = cookie ? (admittedSessions.get(cookie) ?? (await resolveSessionAccess(platform.db.app, cookie))) : undefined;
+  const cached = cookie ? admittedSessions.get(cookie) : undefined;
+  const access = cached ?? (cookie ? await resolveSessionAccess(platform.db.app, cookie) : undefined);
   if (!access) throw new UnauthorizedError(NOT_SIGNED_IN);
   admittedSessions.set(cookie!, access);
   if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.headers['x-csrf-token'], access.csrfHash)) throw new CsrfError();
   request.auth = { kind: 'session', ...access };
+  if (!cached) lookedUpThisRequest.add(request.auth);
 }
+
 
 /** `admin` may do everything `read` may; `read` may only read. */
 function grants(held: readonly string[], needed: ApiTokenScope): boolean {
@@ -132,15 +137,15 @@ export function requireAccess(permission: Permission, tokenScope: ApiTokenScope)
 /**
  * Route hook after `authenticate` for a person's own account (sign-out, MFA, password): API tokens
  * are refused. `beforeMfa` routes are the few a session may use before its second factor. These
- * routes run their own transactions, so the session is looked up afresh rather than from the
- * admission cache: a session revoked a moment ago gets nothing.
+ * routes run their own transactions, so a session admitted from the cache is looked up afresh: a
+ * session revoked a moment ago gets nothing.
  */
 export function requireSession(options: { beforeMfa: boolean } = { beforeMfa: false }) {
   const hook = async function requireSessionHook(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     if (!request.auth) throw new UnauthorizedError(NOT_SIGNED_IN);
     request.requirement = { session: options };
     checkRequirement(request.auth, request.requirement);
-    if (request.auth.kind !== 'session') return;
+    if (request.auth.kind !== 'session' || lookedUpThisRequest.has(request.auth)) return;
     const cookie = request.cookies[sessionCookieNames(request.server.platform.config).session]!;
     const fresh = await resolveSessionAccess(request.server.platform.db.app, cookie);
     if (!fresh) {
