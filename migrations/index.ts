@@ -8,6 +8,7 @@ import * as sync from './0006_sync.ts';
 import * as syncSharing from './0007_sync_sharing.ts';
 import * as onerosterClients from './0008_oneroster_clients.ts';
 import * as syncWebhooks from './0009_sync_webhooks.ts';
+import * as syncRunProgress from './0010_sync_run_progress.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_sync_sharing': syncSharing,
   '0008_oneroster_clients': onerosterClients,
   '0009_sync_webhooks': syncWebhooks,
+  '0010_sync_run_progress': syncRunProgress,
 };

@@ -29,6 +29,8 @@ export interface CliSandbox {
   env: Record<string, string>;
   databaseUrl?: string;
   run(args: string[], extraEnv?: Record<string, string | undefined>): Promise<CliResult>;
+  /** Runs the command on a pseudo-terminal (util-linux `script`), as a person at a terminal would: stderr and stdout arrive together. */
+  runInTerminal(args: string[]): Promise<CliResult>;
   serve(args?: string[], extraEnv?: Record<string, string>): Promise<RunningServer>;
   /** Runs SQL as the database owner (who bypasses RLS), after CLI processes have exited. */
   ownerSql(text: string, params?: unknown[]): Promise<void>;
@@ -75,6 +77,14 @@ export async function cliSandbox(): Promise<CliSandbox> {
     env,
     databaseUrl,
     run: (args, extraEnv) => collect(spawnCli(args, extraEnv)),
+    runInTerminal(args) {
+      const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+      const command = [process.execPath, BIN, ...args, '--data', dataDir].map(quote).join(' ');
+      const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      child.on('exit', () => children.delete(child));
+      return collect(child);
+    },
     serve: (args = [], extraEnv = {}) => startServe(spawnCli(['serve', ...args], { PORT: '0', HOST: '127.0.0.1', ...extraEnv })),
     async ownerSql(text, params = []) {
       if (databaseUrl) {

@@ -105,5 +105,16 @@ describe('custos sync import and sync runs', () => {
       `SELECT count(*)::int AS pupils, array_agg(DISTINCT source) AS sources FROM pupils WHERE tenant_id = '${org.id}'`,
     );
     expect(held).toEqual({ pupils: 12, sources: ['upload:ctf'] });
+
+    // At a terminal, a bar on stderr follows each kind of record to its end (this school is one chunk of each).
+    const atTerminal = await sandbox.runInTerminal(['sync', 'import', '--org', org.id, '--format', 'ctf', '--file', good, '--dry-run']);
+    expect(atTerminal.code).toBe(0);
+    const frames = atTerminal.stdout.split('\r').map((frame) => frame.replace(/\x1b\[K/g, '').trim());
+    const attendance = school.attendance.length;
+    expect(frames).toContain(`pupils     [${'#'.repeat(30)}] 100%  12/12`);
+    expect(frames).toContain(`attendance [${'#'.repeat(30)}] 100%  ${attendance}/${attendance}`);
+    // The bar is cleared (carriage return, erase line) before the summary is printed.
+    expect(atTerminal.stdout).toMatch(/\r\x1b\[KDry run of /);
+    expect(atTerminal.stdout).toMatch(/Dry run of .*school\.xml: nothing was written/);
   });
 });

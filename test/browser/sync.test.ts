@@ -284,6 +284,33 @@ describe('school data pages in a browser', () => {
       expect(await main().textContent()).toMatch(/This import changed no records/);
       await expectNoViolations('/sync/runs/:id of a refused import');
     });
+
+    it('a run still going shows how far it has got, and the page follows it to its end', async () => {
+      // A run as another process would leave it mid-way: 'running', with its stored progress.
+      const runId = await asSystem(platform, org.id, async (scope) =>
+        (await scope.trx
+          .insertInto('sync_runs')
+          .values({
+            tenant_id: org.id, source: 'connection:test', format: 'wonde', mode: 'delta', status: 'running', started_by: 'schedule:nightly', connection_id: null,
+            progress: JSON.stringify({ entity: 'contacts', done: 40, total: 120, at: new Date().toISOString() }),
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()).id,
+      );
+      await open(`/sync/runs/${runId}`, /^Import run of/, '/sync/runs/:id while running');
+      const bar = page.getByRole('progressbar', { name: 'Writing contacts: 40 of 120' });
+      expect(await bar.getAttribute('value')).toBe('40');
+      expect(await bar.getAttribute('max')).toBe('120');
+      expect(await main().textContent()).toMatch(/Finished\s*Not yet/);
+
+      await asSystem(platform, org.id, (scope) =>
+        scope.trx.updateTable('sync_runs').set({ status: 'succeeded', finished_at: new Date() }).where('id', '=', runId).execute(),
+      );
+      // No reload: the page asks again by itself until the run has finished.
+      await expect.poll(() => page.getByRole('progressbar').count(), { timeout: 8_000 }).toBe(0);
+      expect(await main().textContent()).not.toMatch(/Not yet/);
+      await expectNoViolations('/sync/runs/:id once finished');
+    });
   });
 
   describe('browsing', () => {

@@ -196,6 +196,8 @@ export interface SyncRunsTable {
   counts: Generated<unknown>;
   warnings: Generated<unknown>;
   errors: Generated<unknown>;
+  /** {entity, done, total, at} while running; see migration 0010. */
+  progress: unknown | null;
 }
 
 export interface SyncRunChangesTable {

@@ -4,6 +4,7 @@ import { asSystem, createTestOrganisation } from '../../../test/factories.ts';
 import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
 import { SYSTEM_ACTOR, systemMeta, type TenantContext } from '../../platform/tenancy/tenant-scope.ts';
 import { runImport, SyncRunInProgressError, type RunRequest } from './engine.ts';
+import { getRun } from './runs.ts';
 import { fakeSchool } from './testing/fake-school.ts';
 
 // PostgreSQL only: two processes' worth of connections at once (PGlite has one connection).
@@ -85,6 +86,54 @@ describe('sync engine on PostgreSQL: one run per school at a time', () => {
       running: (await scope.trx.selectFrom('sync_runs').select('id').where('status', '=', 'running').execute()).length,
     }));
     expect(counts).toEqual({ pupils: 60, running: 0 });
+  });
+});
+
+describe('sync engine on PostgreSQL: progress of a running import', () => {
+  it('stores how far the run has got where any process can read it, and drops it once the run has finished', async () => {
+    const context = await newSchool();
+    const batch = fakeSchool({ pupils: 30, seed: 9, attendanceDays: 3 });
+    const holder = new pg.Client({ connectionString: platform.databaseUrl });
+    const watcher = new pg.Client({ connectionString: platform.databaseUrl });
+    await holder.connect();
+    await watcher.connect();
+    const seen: string[] = [];
+    try {
+      // As above: the run writes everything, then waits at its audit entry, still 'running'.
+      await holder.query('BEGIN');
+      await holder.query('SELECT seq FROM audit_heads WHERE tenant_id = $1 FOR UPDATE', [context.tenantId]);
+      const run = runImport(platform, context, batch, { ...request, onProgress: (p) => seen.push(p.entity) });
+      run.catch(() => {});
+      await until(async () => {
+        const waiting = await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%audit_heads%'`);
+        return waiting.rowCount === 1;
+      }, 'the run to reach its audit entry');
+
+      // The stored figure: what another process (the web server) reads.
+      const stored = await asSystem(platform, context.tenantId, (scope) =>
+        scope.trx.selectFrom('sync_runs').select(['id', 'status', 'progress']).executeTakeFirstOrThrow(),
+      );
+      expect(stored.status).toBe('running');
+      const figure = (typeof stored.progress === 'string' ? JSON.parse(stored.progress) : stored.progress) as { entity: string; done: number; total: number; at: string };
+      expect(['pupils', 'contacts', 'staff', 'groups', 'attendance']).toContain(figure.entity);
+      expect(figure.done).toBeGreaterThanOrEqual(0);
+      expect(figure.done).toBeLessThanOrEqual(figure.total);
+      expect(Number.isNaN(Date.parse(figure.at))).toBe(false);
+      // Reported through the run's API while running, and still forwarded to the caller's own callback.
+      const live = await asSystem(platform, context.tenantId, (scope) => getRun(scope, stored.id));
+      expect(live.status).toBe('running');
+      expect(live.progress).not.toBeNull();
+      expect(seen).toContain('pupils');
+
+      await holder.query('COMMIT');
+      expect((await run).status).toBe('succeeded');
+      const finished = await asSystem(platform, context.tenantId, (scope) => getRun(scope, stored.id));
+      expect(finished.status).toBe('succeeded');
+      expect(finished.progress).toBeNull();
+    } finally {
+      await holder.end();
+      await watcher.end();
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import type { Platform } from '../../platform/platform.ts';
 import type { TenantContext, TenantScope } from '../../platform/tenancy/tenant-scope.ts';
 import { applyBatch, zeroCounts, type ApplyResult, type ChangeRow, type Counts } from './engine/apply.ts';
 import { CHUNK, chunked } from './engine/bulk.ts';
+import { progressReporter } from './engine/progress.ts';
 import { ENTITIES, type Entity, type ImportBatch, type ImportProblem } from './model.ts';
 import { SYNC_PERMISSIONS } from './permissions.ts';
 import { prepareWebhookDeliveries, queueWebhookDeliveries, recordChangeEvents } from './webhooks.ts';
@@ -94,6 +95,7 @@ export async function runImport(platform: Platform, context: TenantContext, batc
   if (started.rejected) return failedSummary(runId, dryRun, batch.errors, batch.warnings);
 
   const blobsWritten: string[] = [];
+  const progress = progressReporter(platform, context, runId, request.onProgress);
   try {
     await prepareWebhookDeliveries(platform, context);
     const applied = await platform.inTenant(context, async (scope) => {
@@ -102,9 +104,11 @@ export async function runImport(platform: Platform, context: TenantContext, batc
         source: request.source,
         dryRun,
         blobs: platform.blobs,
-        onProgress: request.onProgress,
+        onProgress: progress.report,
         blobsWritten,
       });
+      // A figure written after this is skipped: its update only touches runs still 'running'.
+      progress.stop();
       if (result.errors.length > 0) throw new BatchRejected(result);
       if (dryRun) throw new DryRunRollback(result);
       await finishRun(scope, runId, batch, request, result);
@@ -113,9 +117,11 @@ export async function runImport(platform: Platform, context: TenantContext, batc
       await queueWebhookDeliveries(platform, scope, runId);
       return result;
     });
+    await progress.finish();
     for (const blobId of applied.blobsReplaced) platform.blobs.remove(context.tenantId, blobId);
     return summary(runId, 'succeeded', false, applied, [...batch.warnings, ...applied.warnings], []);
   } catch (error) {
+    await progress.finish();
     for (const blobId of blobsWritten) platform.blobs.remove(context.tenantId, blobId);
     if (error instanceof DryRunRollback) {
       const warnings = [...batch.warnings, ...error.result.warnings];

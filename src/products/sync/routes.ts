@@ -206,6 +206,10 @@ const runSchema = z
     left: countsSchema,
     warnings: problemSchemaList,
     errors: problemSchemaList,
+    progress: z
+      .object({ entity: z.string(), done: z.number().int(), total: z.number().int(), at: z.string() })
+      .nullable()
+      .describe('While running: the kind of record being written and how many of them are done'),
   })
   .meta({ id: 'SyncRun' });
 

@@ -5,6 +5,7 @@ import { NotFoundError } from '../../platform/errors.ts';
 import { SYSTEM_ACTOR, systemMeta } from '../../platform/tenancy/tenant-scope.ts';
 import { runImport, type RunSummary } from './engine.ts';
 import { emptyBatch, type ImportBatch } from './model.ts';
+import { progressReporter } from './engine/progress.ts';
 import { getRun, listRuns } from './runs.ts';
 
 let platform: TestPlatform;
@@ -69,5 +70,30 @@ describe('sync runs', () => {
     await expect(asSystem(platform, b.id, (scope) => getRun(scope, runs[0]!.runId!))).rejects.toBeInstanceOf(NotFoundError);
     await expect(asSystem(platform, a.id, (scope) => getRun(scope, '00000000-0000-4000-8000-000000000000'))).rejects.toBeInstanceOf(NotFoundError);
     await expect(asSystem(platform, a.id, (scope) => getRun(scope, 'not-a-uuid'))).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("shows a running run's progress from this process, and none once it stops reporting or has finished", async () => {
+    const context = { tenantId: a.id, actor: SYSTEM_ACTOR, meta: systemMeta('test') };
+    const runId = await asSystem(platform, a.id, async (scope) =>
+      (await scope.trx.insertInto('sync_runs').values({ tenant_id: a.id, source: 'upload:csv', format: 'csv', mode: 'full', status: 'running', started_by: 'runs-test', connection_id: null, progress: null }).returning('id').executeTakeFirstOrThrow()).id,
+    );
+    const forwarded: number[] = [];
+    const reporter = progressReporter(platform, context, runId, (p) => forwarded.push(p.done));
+    reporter.report({ entity: 'contacts', done: 40, total: 120 });
+    const running = await asSystem(platform, a.id, (scope) => getRun(scope, runId));
+    expect(running.progress).toMatchObject({ entity: 'contacts', done: 40, total: 120 });
+    expect(forwarded).toEqual([40]);
+    // Another school asking about the run gets nothing at all.
+    await expect(asSystem(platform, b.id, (scope) => getRun(scope, runId))).rejects.toBeInstanceOf(NotFoundError);
+
+    await reporter.finish();
+    reporter.report({ entity: 'contacts', done: 80, total: 120 });
+    expect(forwarded).toEqual([40]);
+    const stopped = await asSystem(platform, a.id, (scope) => getRun(scope, runId));
+    // On PostgreSQL the first figure was also stored on the row; on PGlite only this process knew it.
+    if (platform.db.kind === 'postgres') expect(stopped.progress).toMatchObject({ entity: 'contacts', done: 40 });
+    else expect(stopped.progress).toBeNull();
+    await asSystem(platform, a.id, (scope) => scope.trx.updateTable('sync_runs').set({ status: 'succeeded', finished_at: new Date() }).where('id', '=', runId).execute());
+    expect((await asSystem(platform, a.id, (scope) => getRun(scope, runId))).progress).toBeNull();
   });
 });

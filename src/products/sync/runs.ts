@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { NotFoundError } from '../../platform/errors.ts';
 import { isUuid, type TenantScope } from '../../platform/tenancy/tenant-scope.ts';
+import { liveProgress, type RunProgress } from './engine/progress.ts';
 import { ENTITIES, type Entity, type ImportProblem } from './model.ts';
 
 /** One import run as the school sees it: what, when, by whom, how it ended and what it changed (counts). */
@@ -20,6 +21,8 @@ export interface RunInfo {
   left: Record<Entity, number>;
   warnings: ImportProblem[];
   errors: ImportProblem[];
+  /** While running: the entity being written and how far it has got, when known. */
+  progress: RunProgress | null;
 }
 
 /** One line of a run's change list: which record, what happened, which fields changed (names, never values). */
@@ -45,6 +48,7 @@ type RunRow = {
   counts: unknown;
   warnings: unknown;
   errors: unknown;
+  progress: unknown;
 };
 
 const DEFAULT_LIMIT = 50;
@@ -111,6 +115,8 @@ function toRunInfo(row: RunRow): RunInfo {
     left: full(counts.left),
     warnings: (parse(row.warnings) ?? []) as ImportProblem[],
     errors: (parse(row.errors) ?? []) as ImportProblem[],
+    // This process's own figure is fresher than the one stored about once a second.
+    progress: row.status === 'running' ? (liveProgress(row.id) ?? ((parse(row.progress) ?? null) as RunProgress | null)) : null,
   };
 }
 

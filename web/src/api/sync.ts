@@ -155,6 +155,15 @@ export interface SyncRun {
   left: EntityCounts;
   warnings: ImportProblem[];
   errors: ImportProblem[];
+  /** While running: the kind of record being written and how many are done (null when not known). */
+  progress: SyncRunProgress | null;
+}
+
+export interface SyncRunProgress {
+  entity: string;
+  done: number;
+  total: number;
+  at: string;
 }
 
 export interface SyncRunChange {
@@ -186,4 +195,45 @@ export interface SyncGrant {
 export interface SharingOverview {
   paused: boolean;
   grants: SyncGrant[];
+}
+
+export type SyncConnectionKind = 'oneroster-rest' | 'wonde';
+
+/** A saved connection to the school's MIS; its secret (clientSecret or token) always comes back as ********. */
+export interface SyncConnection {
+  id: string;
+  kind: SyncConnectionKind;
+  name: string;
+  /** 'nightly' (02:00 UK time) or null: only when someone asks for a sync. */
+  schedule: 'nightly' | null;
+  createdAt: string;
+  settings: Record<string, string>;
+  lastRun: { id: string; status: string; startedAt: string; finishedAt: string | null } | null;
+}
+
+/** A change-event webhook; `secret` is ******** except in the answer to registering it. */
+export interface SyncWebhook {
+  id: string;
+  grantee: string;
+  url: string;
+  secret: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** An app registered to read school data through the OneRoster 1.2 API. */
+export interface SyncApiClient {
+  id: string;
+  clientId: string;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** The answer to registering an API client: the secret (this once) and where the app calls. */
+export interface SyncApiClientCreated extends SyncApiClient {
+  clientSecret: string;
+  /** Paths on this server: the OAuth 2 token endpoint and the rostering base. */
+  tokenUrl: string;
+  baseUrl: string;
 }

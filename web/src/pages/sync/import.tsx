@@ -5,6 +5,7 @@ import { ErrorSummary, messagesFor, type FormProblem } from '../../components/fo
 import { Link } from '../../components/link.tsx';
 import { usePageTitle } from '../../use-page-title.ts';
 import { ENTITY_LABELS, FORMAT_LABELS, plural } from './format.ts';
+import { RunProgressBar, useLatestRunProgress } from './run-progress.tsx';
 import { CountsTable, ProblemList, SyncNav } from './parts.tsx';
 
 const FIELDS = {
@@ -76,8 +77,11 @@ export function SyncImport() {
   const [mapping, setMapping] = useState('');
   const [problems, setProblems] = useState<FormProblem[]>([]);
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
+  const [startedAt, setStartedAt] = useState<string | null>(null);
   const resultHeading = useRef<HTMLHeadingElement>(null);
   const busy = phase.kind === 'uploading' || phase.kind === 'processing';
+  // Once uploaded, the run's own progress (which kind of record, how many) as the server reports it.
+  const runProgress = useLatestRunProgress(phase.kind === 'processing', startedAt);
   const chosen = FORMATS.find((f) => f.value === format)!;
 
   useEffect(() => {
@@ -111,6 +115,7 @@ export function SyncImport() {
     if (compactMapping !== undefined) query.set('mapping', compactMapping);
     setProblems([]);
     setPhase({ kind: 'uploading', sent: 0, total: file.size });
+    setStartedAt(new Date().toISOString());
     try {
       const summary = await uploadFile<RunSummary>(`/api/v1/sync/imports?${query.toString()}`, file, {
         onProgress: (sent, total) => setPhase(sent >= total ? { kind: 'processing' } : { kind: 'uploading', sent, total }),
@@ -240,7 +245,8 @@ export function SyncImport() {
         {phase.kind === 'uploading' && <p>Uploading {file?.name}…</p>}
         {phase.kind === 'processing' && <p>Uploaded. Reading the file and {dryRun ? 'checking' : 'importing'} it; a large school can take a minute…</p>}
       </div>
-      {busy && (
+      {phase.kind === 'processing' && runProgress && <RunProgressBar progress={runProgress} id="upload-progress" />}
+      {busy && !(phase.kind === 'processing' && runProgress) && (
         <div className="upload-progress">
           <label className="field__label" htmlFor="upload-progress">
             {phase.kind === 'uploading' ? 'Upload progress' : 'Import in progress'}

@@ -1,10 +1,11 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { SyncRunChange, SyncRunWithChanges } from '../../api/sync.ts';
 import { useApi } from '../../api/use-api.ts';
 import { Link } from '../../components/link.tsx';
 import { LoadState } from '../../components/loading.tsx';
 import { usePageTitle } from '../../use-page-title.ts';
 import { CHANGE_LABELS, ENTITY_LABELS, FORMAT_LABELS, stamp } from './format.ts';
+import { RUN_POLL_MS, RunProgressBar } from './run-progress.tsx';
 import { CountsTable, ProblemList, RunStatus, Stamp, SyncNav, useActorNames } from './parts.tsx';
 
 const CHANGES_STEP = 100;
@@ -25,8 +26,15 @@ function recordLink(change: SyncRunChange): string | undefined {
 
 /** /sync/runs/:id — one import: how it went, its counts, problems and the records it changed (sync.read). */
 export function SyncRun({ id }: { id: string }) {
-  const [run] = useApi<SyncRunWithChanges>(`/api/v1/sync/runs/${encodeURIComponent(id)}`);
+  const [run, reload] = useApi<SyncRunWithChanges>(`/api/v1/sync/runs/${encodeURIComponent(id)}`);
   const loaded = run.state === 'loaded' ? run.data : undefined;
+  // A run still going is asked about again each second until it has finished.
+  const running = loaded?.status === 'running';
+  useEffect(() => {
+    if (!running) return;
+    const timer = setTimeout(reload, RUN_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [running, loaded, reload]);
   usePageTitle(loaded ? `Import run of ${stamp(loaded.startedAt)} – Custos` : 'Import run – Custos');
   const actorName = useActorNames();
 
@@ -72,6 +80,7 @@ export function SyncRun({ id }: { id: string }) {
               <dd>{loaded.finishedAt ? <Stamp iso={loaded.finishedAt} /> : 'Not yet'}</dd>
             </div>
           </dl>
+          {loaded.status === 'running' && loaded.progress && <RunProgressBar progress={loaded.progress} id="run-progress" />}
           {loaded.dryRun && <p className="notice">This was a check only: nothing was saved. The counts say what importing the file would have changed.</p>}
           <CountsTable counts={loaded} caption="Records added, updated and marked as left" />
           <ProblemList problems={loaded.errors} title="Errors" tone="error" />
