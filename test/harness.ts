@@ -71,6 +71,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     CUSTOS_DATA_DIR: dataDir,
     CUSTOS_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
     CUSTOS_PUBLIC_URL: 'http://custos.test',
+    // Webhook receivers in tests listen on 127.0.0.1.
+    OUTBOUND_PRIVATE_ADDRESSES: 'allow',
     LOG_LEVEL: 'silent',
     ...options.env,
   };

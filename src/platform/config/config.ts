@@ -42,6 +42,8 @@ export const configSchema = z
     TLS_KEY_FILE: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    // 'allow' only where receivers run on this machine (tests, development): see platform/net/outbound.ts.
+    OUTBOUND_PRIVATE_ADDRESSES: z.enum(['refuse', 'allow'], { error: "must be 'refuse' or 'allow'" }).default('refuse'),
   })
   .superRefine((c, ctx) => {
     if (Boolean(c.TLS_CERT_FILE) !== Boolean(c.TLS_KEY_FILE)) {
@@ -72,6 +74,8 @@ export interface Config {
   tls?: { certFile: string; keyFile: string };
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
   rateLimitPerMinute: number;
+  /** Whether webhooks may reach loopback and private addresses (never in production). */
+  allowPrivateOutbound: boolean;
 }
 
 export class ConfigError extends Error {
@@ -108,5 +112,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tls: c.TLS_CERT_FILE && c.TLS_KEY_FILE ? { certFile: c.TLS_CERT_FILE, keyFile: c.TLS_KEY_FILE } : undefined,
     logLevel: c.LOG_LEVEL,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+    allowPrivateOutbound: c.OUTBOUND_PRIVATE_ADDRESSES === 'allow',
   };
 }

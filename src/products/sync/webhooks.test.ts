@@ -22,6 +22,7 @@ import {
   signWebhook,
   verifyWebhookSignature,
   WEBHOOK_DELIVER_JOB,
+  webhookDeliveryJob,
   type WebhookDelivery,
 } from './webhooks.ts';
 
@@ -181,6 +182,15 @@ describe('sync webhooks', () => {
       ],
     });
     expect(body.events.map((e) => e.seq)).toEqual([...body.events.map((e) => e.seq)].sort((x, y) => x - y));
+  });
+
+  it('refuses to deliver to an address on this machine or a private network unless the deployment allows it', async () => {
+    // As production runs: OUTBOUND_PRIVATE_ADDRESSES left at 'refuse'. The receiver is on 127.0.0.1.
+    const strict = webhookDeliveryJob({ ...platform, config: { ...platform.config, allowPrivateOutbound: false } } as typeof platform, { timeoutMs: 2000 });
+    const before = receiver.received.length;
+    const attempt = strict.handle({ tenantId: a.id, webhookId, runId: run2 }, { id: 'strict-test', attempt: 1 } as Parameters<typeof strict.handle>[1]);
+    await expect(attempt).rejects.toThrow(/refused: the address is not on the public internet/);
+    expect(receiver.received.length).toBe(before);
   });
 
   it('fails verification for a tampered body, a wrong secret, a stale time stamp or a malformed header', () => {

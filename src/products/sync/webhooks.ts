@@ -5,6 +5,7 @@ import { recordAudit } from '../../platform/audit/audit-writer.ts';
 import type { SyncGrantScope } from '../../platform/db/schema.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { JobDefinition } from '../../platform/jobs/queue.ts';
+import { OutboundAddressRefused, postOutbound } from '../../platform/net/outbound.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { SYSTEM_ACTOR, systemMeta, type Actor, type TenantContext, type TenantScope } from '../../platform/tenancy/tenant-scope.ts';
 import { parseOrThrow } from '../../platform/validation.ts';
@@ -424,11 +425,10 @@ export function webhookDeliveryJob(platform: Platform, options: WebhookJobOption
         return;
       }
       const body = JSON.stringify({ runId: data.runId, events: prepared.events } satisfies WebhookDelivery);
-      let response: Response;
+      let status: number;
       try {
-        response = await fetch(prepared.url, {
-          method: 'POST',
-          redirect: 'manual',
+        status = await postOutbound({
+          url: prepared.url,
           headers: {
             'content-type': 'application/json',
             'user-agent': 'Custos-Webhooks/1',
@@ -436,18 +436,21 @@ export function webhookDeliveryJob(platform: Platform, options: WebhookJobOption
             [EVENT_ID_HEADER]: job.id,
           },
           body,
-          signal: AbortSignal.timeout(timeoutMs),
+          timeoutMs,
+          allowPrivate: platform.config.allowPrivateOutbound,
         });
-        await response.body?.cancel().catch(() => undefined);
       } catch (error) {
         // The address may hold a receiver's token: log the webhook's id, never its URL.
-        const reason = (error as Error)?.name === 'TimeoutError' ? 'timed out' : 'could not connect';
+        const reason =
+          error instanceof OutboundAddressRefused ? 'refused: the address is not on the public internet'
+          : (error as Error)?.name === 'TimeoutError' ? 'timed out'
+          : 'could not connect';
         platform.logger.warn({ job: job.id, webhook: data.webhookId, attempt: job.attempt }, `webhook delivery ${reason}`);
         throw new WebhookDeliveryError(`webhook ${data.webhookId}: ${reason}`);
       }
-      if (response.status < 200 || response.status >= 300) {
-        platform.logger.warn({ job: job.id, webhook: data.webhookId, attempt: job.attempt, status: response.status }, 'webhook delivery refused');
-        throw new WebhookDeliveryError(`webhook ${data.webhookId}: the receiver answered ${response.status}`);
+      if (status < 200 || status >= 300) {
+        platform.logger.warn({ job: job.id, webhook: data.webhookId, attempt: job.attempt, status }, 'webhook delivery refused');
+        throw new WebhookDeliveryError(`webhook ${data.webhookId}: the receiver answered ${status}`);
       }
       platform.logger.info({ job: job.id, webhook: data.webhookId, events: prepared.events.length }, 'webhook delivered');
     },
