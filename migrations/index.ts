@@ -9,6 +9,7 @@ import * as syncSharing from './0007_sync_sharing.ts';
 import * as onerosterClients from './0008_oneroster_clients.ts';
 import * as syncWebhooks from './0009_sync_webhooks.ts';
 import * as syncRunProgress from './0010_sync_run_progress.ts';
+import * as portal from './0011_portal.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_oneroster_clients': onerosterClients,
   '0009_sync_webhooks': syncWebhooks,
   '0010_sync_run_progress': syncRunProgress,
+  '0011_portal': portal,
 };

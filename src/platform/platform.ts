@@ -8,6 +8,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { z } from 'zod';
 import { JobQueue, type JobDefinition } from './jobs/queue.ts';
+import { blobRemovalJob } from './storage/blob-removal.ts';
 import { LocalBlobStore } from './storage/blob-store.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { createTransport, mailJob } from './mail/mail.ts';
@@ -107,6 +108,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     }),
     { work: options.runWorkers ?? false, pollingIntervalSeconds: options.pollingIntervalSeconds },
   );
+  const blobs = new LocalBlobStore(`${config.dataDir}/blobs`);
+  await queue.define(blobRemovalJob(blobs), { work: options.runWorkers ?? false, pollingIntervalSeconds: options.pollingIntervalSeconds });
   if (options.startQueue ?? true) await queue.start();
 
   return {
@@ -118,7 +121,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     queue,
     mailTransport,
     throttle,
-    blobs: new LocalBlobStore(`${config.dataDir}/blobs`),
+    blobs,
     inTenant,
     defineJob: (definition) =>
       queue.define(definition, { work: options.runWorkers ?? false, pollingIntervalSeconds: options.pollingIntervalSeconds }),

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { PortalTables } from './schema-portal.ts';
 
 /** Row types as the database holds them. Repositories map these to domain shapes; they stay here. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -356,7 +357,7 @@ export interface SyncApiClientTokensTable {
   created_at: Generated<Date>;
 }
 
-export interface DB {
+export interface DB extends PortalTables {
   sync_grants: SyncGrantsTable;
   sync_grant_exclusions: SyncGrantExclusionsTable;
   sync_read_counts: SyncReadCountsTable;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-writer.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { isRoleOf } from '../access/roles.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { parseOrThrow } from '../validation.ts';
 import type { TenantScope } from '../tenancy/tenant-scope.ts';
 import { newSecret } from './tokens.ts';
@@ -10,7 +11,8 @@ export const INVITATION_TTL_HOURS = 72;
 export const inviteUserSchema = z.object({
   email: z.string().trim().toLowerCase().pipe(z.email({ error: 'must be an email address' })).refine((v) => v.length <= 254, 'must be at most 254 characters'),
   displayName: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
-  role: z.enum(['admin', 'member']).default('member'),
+  // Which roles exist depends on the organisation's kind (a practice has staff and client users): checked in inviteUser.
+  role: z.string().trim().min(1, 'must not be empty').max(50, 'must be at most 50 characters').default('member'),
 });
 export type InviteUserInput = z.input<typeof inviteUserSchema>;
 
@@ -38,6 +40,8 @@ export interface Invitation {
 export async function inviteUser(scope: TenantScope, input: InviteUserInput, publicUrl: string): Promise<Invitation> {
   const { email, displayName, role } = parseOrThrow(inviteUserSchema, input);
   const { trx, cipher, tenantId } = scope;
+  const org = await trx.selectFrom('organisations').select('kind').where('id', '=', tenantId).executeTakeFirstOrThrow();
+  if (!isRoleOf(org.kind, role)) throw new ValidationError([{ field: 'role', reason: `is not a role of a ${org.kind.replace('_', ' ')} organisation` }]);
   const emailIndex = cipher.blindIndex('users.email', email);
   const existing = await trx.selectFrom('users').select('id').where('email_bidx', '=', emailIndex).executeTakeFirst();
   if (existing) throw new ConflictError('a user with this email already belongs to the organisation');

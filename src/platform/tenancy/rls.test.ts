@@ -54,6 +54,30 @@ beforeAll(async () => {
       await scope.trx.insertInto('sync_api_client_tokens').values({ tenant_id, client_id, token_hash: org.id.replace(/-/g, '').repeat(2), expires_at: soon }).execute();
       // Sync webhooks (0009): a webhook (its change events come from the import below).
       await scope.trx.insertInto('sync_webhooks').values({ tenant_id, grantee: 'messaging', url: 'https://hooks.example.test/custos', secret_enc: 'sealed', created_by: 'test' }).execute();
+      // Client portal (0011): a client with a client user, a document in a folder, a flow with its document and event,
+      // the practice's balance and ledger, a request template, a request with a document, an invoice, a purchase, a payment event.
+      const by = 'test';
+      const client = await scope.trx.insertInto('portal_clients').values({ tenant_id, kind: 'individual', name_enc: 'sealed', name_bidx: 'n', created_by: by }).returning('id').executeTakeFirstOrThrow();
+      const client_id_ = client.id;
+      await scope.trx.insertInto('portal_client_members').values({ tenant_id, client_id: client_id_, user_id, added_by: by }).execute();
+      const folder = await scope.trx.insertInto('portal_folders').values({ tenant_id, client_id: client_id_, name_enc: 'sealed', name_bidx: 'f', created_by: by }).returning('id').executeTakeFirstOrThrow();
+      const document = await scope.trx.insertInto('portal_documents').values({ tenant_id, client_id: client_id_, folder_id: folder.id, title_enc: 'sealed', created_by: by }).returning('id').executeTakeFirstOrThrow();
+      const version = await scope.trx
+        .insertInto('portal_document_versions')
+        .values({ tenant_id, client_id: client_id_, document_id: document.id, version: 1, blob_id: user_id, filename_enc: 'sealed', content_type: 'application/pdf', size_bytes: 1, sha256: 'h', scan: 'not_scanned', uploaded_by: by })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const flow = await scope.trx.insertInto('portal_flows').values({ tenant_id, client_id: client_id_, kind: 'approval', title_enc: 'sealed', recipient_user_id: user_id, created_by: by }).returning('id').executeTakeFirstOrThrow();
+      await scope.trx.insertInto('portal_flow_documents').values({ tenant_id, client_id: client_id_, flow_id: flow.id, document_id: document.id, version_id: version.id, position: 1, original_sha256: 'h' }).execute();
+      await scope.trx.insertInto('portal_flow_events').values({ tenant_id, client_id: client_id_, flow_id: flow.id, event: 'sent', actor_enc: 'sealed' }).execute();
+      await scope.trx.insertInto('portal_practice').values({ tenant_id, storage_quota_bytes: 1 }).execute();
+      await scope.trx.insertInto('portal_credit_entries').values({ tenant_id, kind: 'signing', delta: 1, reason: 'test', flow_id: null, purchase_id: null, created_by: by }).execute();
+      await scope.trx.insertInto('portal_request_templates').values({ tenant_id, name: 'Year end', questions: JSON.stringify([]), created_by: by }).execute();
+      const request = await scope.trx.insertInto('portal_requests').values({ tenant_id, client_id: client_id_, kind: 'questionnaire', title: 'Year end', questions: JSON.stringify([]), recipient_user_id: user_id, created_by: by }).returning('id').executeTakeFirstOrThrow();
+      await scope.trx.insertInto('portal_request_documents').values({ tenant_id, client_id: client_id_, request_id: request.id, document_id: document.id, question: 'q1' }).execute();
+      await scope.trx.insertInto('portal_invoices').values({ tenant_id, client_id: client_id_, number: 'INV-1', issued_on: '2026-04-01', due_on: '2026-04-30', lines_enc: 'sealed', net_pence: 100, vat_pence: 20, gross_pence: 120, created_by: by }).execute();
+      await scope.trx.insertInto('portal_purchases').values({ tenant_id, kind: 'signing', quantity: 10, amount_pence: 1000, created_by: by }).execute();
+      await scope.trx.insertInto('portal_payment_events').values({ tenant_id, event_id: `evt_${org.id}`, type: 'checkout.session.completed' }).execute();
     });
     // Sync hub (0006): a connection, and an import that fills every school data table, the run, its change list and the sync state.
     await asSystem(platform, org.id, (scope) => scope.trx.insertInto('sync_connections').values({ tenant_id: org.id, kind: 'ctf', name: 'MIS export' }).execute());
@@ -98,7 +122,7 @@ describe('row-level security over every customer table', () => {
 
   it('keeps unique constraints per tenant', async () => {
     // Global uniqueness is allowed only for random ids and hashes of random secrets.
-    const GLOBALLY_UNIQUE = new Set(['id', 'token_hash', 'client_id' /* random OneRoster client ids (0008) */]);
+    const GLOBALLY_UNIQUE = new Set(['id', 'token_hash', 'client_id' /* random OneRoster client ids (0008) */, 'event_id' /* payment providers' event ids (0011) */]);
     const result = await sql<{ table: string; columns: string[] }>`
       select t.relname as table, array_agg(a.attname::text order by a.attnum) as columns
         from pg_index i
