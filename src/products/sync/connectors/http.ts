@@ -121,9 +121,3 @@ export async function fetchWithRetry(url: URL, init: RequestInit, location: stri
 export function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
 }
-
-/** Drops keys whose value is undefined, so records compare equal whatever the source left out. */
-export function compact<T extends object>(record: T): T {
-  for (const key of Object.keys(record) as (keyof T)[]) if (record[key] === undefined) delete record[key];
-  return record;
-}

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { ContactRecord, GroupRecord, ImportBatch, Phone, PupilRecord, StaffRecord } from '../model.ts';
+import { RACE_FIELDS } from './oneroster/tables.ts';
 
 /**
  * Writes an ImportBatch as a OneRoster 1.1 or 1.2 CSV zip, shaped as the binding says (manifest.csv,
@@ -96,13 +97,7 @@ const COLUMNS = {
     'dateLastModified',
     'birthDate',
     'sex',
-    'americanIndianOrAlaskaNative',
-    'asian',
-    'blackOrAfricanAmerican',
-    'nativeHawaiianOrOtherPacificIslander',
-    'white',
-    'demographicRaceTwoOrMoreRaces',
-    'hispanicOrLatinoEthnicity',
+    ...RACE_FIELDS,
     'countryOfBirthCode',
     'stateOfBirthAbbreviation',
     'cityOfBirth',

@@ -1,6 +1,6 @@
 import { emptyBatch, type ImportBatch } from '../model.ts';
 import { Stop } from './http.ts';
-import { ProblemLog } from './mapped-csv.ts';
+import { ProblemLog } from './problems.ts';
 
 /**
  * What every REST connector does around its own reading: check the settings, read, and turn any
