@@ -123,7 +123,7 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'GET /api/v1/sync/api-clients': { permission: 'sync.sharing', scope: 'admin' },
   'POST /api/v1/sync/api-clients': { permission: 'sync.sharing', scope: 'admin' },
   'DELETE /api/v1/sync/api-clients/:id': { permission: 'sync.sharing', scope: 'admin' },
-  'GET /api/v1/sync/webhooks': { permission: 'sync.read', scope: 'read' },
+  'GET /api/v1/sync/webhooks': { permission: 'sync.sharing', scope: 'admin' },
   'POST /api/v1/sync/webhooks': { permission: 'sync.sharing', scope: 'admin' },
   'DELETE /api/v1/sync/webhooks/:id': { permission: 'sync.sharing', scope: 'admin' },
   'POST /api/v1/sync/webhooks/:id/replay': { permission: 'sync.sharing', scope: 'admin' },

@@ -11,6 +11,8 @@ import { Landing } from './pages/landing.tsx';
 import { MfaChallenge } from './pages/mfa/challenge.tsx';
 import { MfaEnrol } from './pages/mfa/enrol.tsx';
 import { Settings } from './pages/settings/settings.tsx';
+import { SyncApiClients } from './pages/sync/api-clients.tsx';
+import { SyncConnections } from './pages/sync/connections.tsx';
 import { SyncContacts } from './pages/sync/contacts.tsx';
 import { SyncDataQuality } from './pages/sync/data-quality.tsx';
 import { SyncGroups } from './pages/sync/groups.tsx';
@@ -22,6 +24,7 @@ import { SyncRun } from './pages/sync/run.tsx';
 import { SyncRuns } from './pages/sync/runs.tsx';
 import { SyncSharing } from './pages/sync/sharing.tsx';
 import { SyncStaff } from './pages/sync/staff.tsx';
+import { SyncWebhooks } from './pages/sync/webhooks.tsx';
 import { Users } from './pages/users/users.tsx';
 import { matchPath } from './router.ts';
 
@@ -73,6 +76,9 @@ export const ROUTES: Route[] = [
   { pattern: '/sync/staff', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncStaff },
   { pattern: '/sync/groups', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncGroups },
   { pattern: '/sync/sharing', access: 'protected', permission: 'sync.sharing', kinds: SCHOOL, page: SyncSharing },
+  { pattern: '/sync/connections', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncConnections },
+  { pattern: '/sync/webhooks', access: 'protected', permission: 'sync.sharing', kinds: SCHOOL, page: SyncWebhooks },
+  { pattern: '/sync/api-clients', access: 'protected', permission: 'sync.sharing', kinds: SCHOOL, page: SyncApiClients },
 ];
 
 export function findRoute(pathname: string): { route: Route; params: Record<string, string> } | undefined {

@@ -38,7 +38,7 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   routes.get(
     '/api/v1/sync/webhooks',
     {
-      onRequest: [authenticate, requireAccess('sync.read', 'read')],
+      onRequest: [authenticate, requireAccess('sync.sharing', 'admin')],
       schema: {
         tags: ['sync'],
         summary: "The school's change-event webhooks (secrets masked)",

@@ -132,7 +132,8 @@ export async function request<T>(method: Method, path: string, body?: unknown, o
     if (!options.quietAuth) tellSessionListeners(error);
     throw error;
   }
-  if (response.status === 204 || response.status === 202) return undefined as T;
+  if (response.status === 204) return undefined as T;
+  // A 202 may carry a body (what was queued) or none at all: read it when there is one.
   const text = await response.text();
   return (text ? JSON.parse(text) : undefined) as T;
 }

@@ -14,6 +14,8 @@ export const FORMAT_LABELS: Record<string, string> = {
   ctf: 'Common Transfer File (CTF, XML)',
   'oneroster-csv': 'OneRoster CSV (zip)',
   csv: 'CSV with a column mapping',
+  wonde: 'Wonde (API)',
+  'oneroster-rest': 'OneRoster (API)',
 };
 
 export const CHANGE_LABELS: Record<string, string> = { created: 'Added', updated: 'Updated', left: 'Left' };

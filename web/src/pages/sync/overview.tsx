@@ -16,7 +16,10 @@ const PAGES: { href: string; label: string; description: string; permission: str
   { href: '/sync/groups', label: 'Groups', description: 'Year, registration, house and class groups with their members.', permission: 'sync.read' },
   { href: '/sync/runs', label: 'Import history', description: 'Every import: what it added, updated and marked as left.', permission: 'sync.read' },
   { href: '/sync/import', label: 'Import a file', description: 'Upload a CTF, a OneRoster zip or a CSV export from your MIS.', permission: 'sync.manage' },
+  { href: '/sync/connections', label: 'MIS connections', description: 'Read your MIS through Wonde or a OneRoster API, every night or on “Sync now”.', permission: 'sync.read' },
   { href: '/sync/sharing', label: 'Sharing', description: 'Which products and apps may read which data; stop all sharing at once.', permission: 'sync.sharing' },
+  { href: '/sync/api-clients', label: 'API clients', description: 'Outside apps that read school data through the OneRoster 1.2 API, with their credentials.', permission: 'sync.sharing' },
+  { href: '/sync/webhooks', label: 'Webhooks', description: 'Tell linked apps what changed after each import, signed so they can trust it.', permission: 'sync.sharing' },
 ];
 
 /** /sync — how up to date the school's data is, the latest imports, and the way to each part. */

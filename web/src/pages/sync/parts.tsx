@@ -18,7 +18,10 @@ const SECTION: { href: string; label: string; permission: string }[] = [
   { href: '/sync/data-quality', label: 'Data quality', permission: 'sync.read' },
   { href: '/sync/runs', label: 'Import history', permission: 'sync.read' },
   { href: '/sync/import', label: 'Import a file', permission: 'sync.manage' },
+  { href: '/sync/connections', label: 'MIS connections', permission: 'sync.read' },
   { href: '/sync/sharing', label: 'Sharing', permission: 'sync.sharing' },
+  { href: '/sync/api-clients', label: 'API clients', permission: 'sync.sharing' },
+  { href: '/sync/webhooks', label: 'Webhooks', permission: 'sync.sharing' },
 ];
 
 /** The section's own navigation, above each page's h1. */
