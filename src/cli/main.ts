@@ -9,6 +9,8 @@ import { registerSyncCommands } from './sync.ts';
 import { registerTokenCommands } from './token.ts';
 import { registerUserCommands } from './user.ts';
 import { reportError } from './runtime.ts';
+// The practice roles (staff, client) exist once the portal's permissions are loaded.
+import '../products/client-portal/permissions.ts';
 
 /**
  * The `custos` command. Settings come from the environment (see README); `--data` picks the

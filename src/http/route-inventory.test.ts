@@ -11,6 +11,10 @@ import { excludeMember, grant, listGrants, sharingOverview } from '../products/s
 import { createConnection, listConnections } from '../products/sync/connections.ts';
 import { createApiClient, listApiClients } from '../products/sync/oneroster-provider.ts';
 import { listWebhooks, registerWebhook } from '../products/sync/webhooks.ts';
+import { addClientUser } from '../products/client-portal/client-users.ts';
+import { createClient } from '../products/client-portal/clients.ts';
+import { createFolder } from '../products/client-portal/documents/folders.ts';
+import { pdf } from '../products/client-portal/documents/intake/testing/samples.ts';
 import { importSharingSchool, type ImportedSchool } from '../products/sync/testing/sharing-fixture.ts';
 import { buildServer, registeredRoutes, type RegisteredRoute } from './server.ts';
 import { bearer, expectProblem, issueToken, tenantCounts, testSession } from './testing.ts';
@@ -58,6 +62,12 @@ let aConnectionId: string;
 let aApiClient: { id: string; clientId: string; clientSecret: string };
 /** A's change-event webhook (its secret is one of aSecrets). */
 let aWebhookId: string;
+/** A practice standing beside A (A is a school): its client, client user, folder and document. */
+let pa: TestOrganisation;
+let paClientId: string;
+let paClientUserId: string;
+let paFolderId: string;
+let paDocumentId: string;
 const aConnectionSecret = `a-secret-${crypto.randomBytes(8).toString('hex')}`;
 /** Strings that identify tenant A: none may appear in any answer given to tenant B. */
 let aSecrets: string[];
@@ -127,6 +137,25 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'POST /api/v1/sync/webhooks': { permission: 'sync.sharing', scope: 'admin' },
   'DELETE /api/v1/sync/webhooks/:id': { permission: 'sync.sharing', scope: 'admin' },
   'POST /api/v1/sync/webhooks/:id/replay': { permission: 'sync.sharing', scope: 'admin' },
+  'GET /api/v1/portal/clients': { permission: 'portal.clients.read', scope: 'read' },
+  'POST /api/v1/portal/clients': { permission: 'portal.clients.manage', scope: 'admin' },
+  'GET /api/v1/portal/clients/:id': { permission: 'portal.clients.read', scope: 'read' },
+  'PATCH /api/v1/portal/clients/:id': { permission: 'portal.clients.manage', scope: 'admin' },
+  'DELETE /api/v1/portal/clients/:id': { permission: 'portal.clients.manage', scope: 'admin' },
+  'GET /api/v1/portal/clients/:id/users': { permission: 'portal.clients.manage', scope: 'admin' },
+  'POST /api/v1/portal/clients/:id/users': { permission: 'portal.clients.manage', scope: 'admin' },
+  'DELETE /api/v1/portal/clients/:id/users/:userId': { permission: 'portal.clients.manage', scope: 'admin' },
+  'GET /api/v1/portal/clients/:id/folders': { permission: 'portal.clients.read', scope: 'read' },
+  'POST /api/v1/portal/clients/:id/folders': { permission: 'portal.documents.manage', scope: 'admin' },
+  'DELETE /api/v1/portal/folders/:id': { permission: 'portal.documents.manage', scope: 'admin' },
+  'GET /api/v1/portal/practice/balance': { permission: 'portal.billing.manage', scope: 'admin' },
+  'POST /api/v1/portal/clients/:id/documents': { permission: 'portal.documents.upload', scope: 'admin' },
+  'POST /api/v1/portal/documents/:id/versions': { permission: 'portal.documents.upload', scope: 'admin' },
+  'GET /api/v1/portal/clients/:id/documents': { permission: 'portal.clients.read', scope: 'read' },
+  'GET /api/v1/portal/documents/:id': { permission: 'portal.clients.read', scope: 'read' },
+  'GET /api/v1/portal/documents/:id/content': { permission: 'portal.clients.read', scope: 'read' },
+  'PATCH /api/v1/portal/documents/:id': { permission: 'portal.documents.manage', scope: 'admin' },
+  'DELETE /api/v1/portal/documents/:id': { permission: 'portal.documents.manage', scope: 'admin' },
 };
 
 const isPublicKey = (key: string) => key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
@@ -340,6 +369,69 @@ const PROBES: Record<string, Probe> = {
   'POST /api/v1/sync/webhooks/:id/replay': async (call) => {
     expectProblem(await call({ method: 'POST', url: `/api/v1/sync/webhooks/${aWebhookId}/replay`, payload: { sinceSeq: 0 } }), 404);
   },
+  // The client portal: B (a school) against the practice standing beside A.
+  'GET /api/v1/portal/clients': async (call) => {
+    expect((await call({ url: '/api/v1/portal/clients' })).json().items).toEqual([]);
+    expect((await call({ url: '/api/v1/portal/clients?search=Harbour%20Ledger%20Ltd' })).json().total).toBe(0);
+  },
+  'POST /api/v1/portal/clients': async (call) => {
+    expectProblem(await call({ method: 'POST', url: '/api/v1/portal/clients', payload: { kind: 'individual', name: 'B person' } }), 409);
+  },
+  'GET /api/v1/portal/clients/:id': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/clients/${paClientId}` }), 404);
+  },
+  'PATCH /api/v1/portal/clients/:id': async (call) => {
+    expectProblem(await call({ method: 'PATCH', url: `/api/v1/portal/clients/${paClientId}`, payload: { name: 'Renamed by B' } }), 404);
+  },
+  'DELETE /api/v1/portal/clients/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/portal/clients/${paClientId}` }), 404);
+  },
+  'GET /api/v1/portal/clients/:id/users': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/clients/${paClientId}/users` }), 404);
+  },
+  'POST /api/v1/portal/clients/:id/users': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/clients/${paClientId}/users`, payload: { email: fakePerson().email } }), 404);
+  },
+  'DELETE /api/v1/portal/clients/:id/users/:userId': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/portal/clients/${paClientId}/users/${paClientUserId}` }), 404);
+  },
+  'GET /api/v1/portal/clients/:id/folders': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/clients/${paClientId}/folders` }), 404);
+  },
+  'POST /api/v1/portal/clients/:id/folders': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/clients/${paClientId}/folders`, payload: { name: 'B folder' } }), 404);
+  },
+  'DELETE /api/v1/portal/folders/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/portal/folders/${paFolderId}` }), 404);
+  },
+  'GET /api/v1/portal/practice/balance': async (call) => {
+    // B is a school: it has no portal; nothing of the practice's balance comes back.
+    expectProblem(await call({ url: '/api/v1/portal/practice/balance' }), 409);
+  },
+  'POST /api/v1/portal/clients/:id/documents': async (call) => {
+    const headers = { 'content-type': 'application/pdf' };
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/clients/${paClientId}/documents?filename=planted.pdf`, payload: pdf(), headers }), 404);
+  },
+  'POST /api/v1/portal/documents/:id/versions': async (call) => {
+    const headers = { 'content-type': 'application/pdf' };
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/documents/${paDocumentId}/versions?filename=planted.pdf`, payload: pdf(), headers }), 404);
+  },
+  'GET /api/v1/portal/clients/:id/documents': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/clients/${paClientId}/documents` }), 404);
+  },
+  'GET /api/v1/portal/documents/:id': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/documents/${paDocumentId}` }), 404);
+  },
+  'GET /api/v1/portal/documents/:id/content': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/documents/${paDocumentId}/content` }), 404);
+    expectProblem(await call({ url: `/api/v1/portal/documents/${paDocumentId}/content?version=1&disposition=inline` }), 404);
+  },
+  'PATCH /api/v1/portal/documents/:id': async (call) => {
+    expectProblem(await call({ method: 'PATCH', url: `/api/v1/portal/documents/${paDocumentId}`, payload: { folderId: null } }), 404);
+  },
+  'DELETE /api/v1/portal/documents/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/portal/documents/${paDocumentId}` }), 404);
+  },
 };
 
 async function snapshotOfA() {
@@ -357,11 +449,19 @@ async function snapshotOfA() {
       runs: (await scope.trx.selectFrom('sync_runs').select('id').execute()).length,
       connections: await scope.trx.selectFrom('sync_connections').select(['id', 'name', 'schedule', 'disabled_at', 'settings_enc']).orderBy('id').execute(),
     })),
+    portal: await asSystem(platform, pa.id, async (scope) => ({
+      clients: await scope.trx.selectFrom('portal_clients').select(['id', 'name_enc', 'updated_at']).orderBy('id').execute(),
+      members: await scope.trx.selectFrom('portal_client_members').select(['client_id', 'user_id']).execute(),
+      folders: await scope.trx.selectFrom('portal_folders').select(['id', 'name_enc']).orderBy('id').execute(),
+      documents: await scope.trx.selectFrom('portal_documents').select(['id', 'folder_id', 'latest_version']).orderBy('id').execute(),
+      versions: (await scope.trx.selectFrom('portal_document_versions').select('id').execute()).length,
+    })),
   };
 }
 
 beforeAll(async () => {
-  platform = await startTestPlatform();
+  // Hundreds of probe calls from one address: well over the production per-minute limit.
+  platform = await startTestPlatform({ env: { RATE_LIMIT_PER_MINUTE: '100000' } });
   a = await createTestOrganisation(platform);
   b = await createTestOrganisation(platform);
   app = await buildServer(platform, { webDistDir: '/nonexistent' });
@@ -388,6 +488,13 @@ beforeAll(async () => {
   const aWebhook = await asSystem(platform, a.id, (scope) => registerWebhook(scope, { grantee: 'messaging', url: 'https://hooks.a.example.test/custos' }));
   aWebhookId = aWebhook.id;
   aSecrets.push(aWebhookId, aWebhook.secret, 'hooks.a.example.test');
+  pa = await createTestOrganisation(platform, { kind: 'practice' });
+  paClientId = (await asSystem(platform, pa.id, (scope) => createClient(scope, { kind: 'company', name: 'Harbour Ledger Ltd', reference: 'HARB01' }))).id;
+  paClientUserId = (await asSystem(platform, pa.id, (scope) => addClientUser(platform.queue, scope, paClientId, { email: fakePerson().email }, 'http://x'))).userId;
+  paFolderId = (await asSystem(platform, pa.id, (scope) => createFolder(scope, paClientId, { name: 'Year end 2026' }))).id;
+  const uploaded = await app.inject({ method: 'POST', url: `/api/v1/portal/clients/${paClientId}/documents?filename=accounts.pdf`, headers: { ...bearer(pa.token), 'content-type': 'application/pdf' }, payload: pdf() });
+  paDocumentId = uploaded.json().document.id;
+  aSecrets.push(pa.id, pa.name, pa.token, paClientId, paClientUserId, paFolderId, paDocumentId, 'Harbour Ledger Ltd', 'HARB01', 'Year end 2026', 'accounts.pdf');
   aSecrets.push(aSync.runId, aGrantId, ...Object.values(aSync.pupils), ...Object.values(aSync.contacts), ...Object.values(aSync.staff), ...Object.values(aSync.groups), 'Annabel', 'A123456789012');
 });
 

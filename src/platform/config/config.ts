@@ -43,6 +43,8 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
     // 'allow' only where receivers run on this machine (tests, development): see platform/net/outbound.ts.
+    // ClamAV's clamd socket for scanning uploads: unix:/run/clamav/clamd.ctl or tcp://host:3310. Unset: not scanned.
+    CLAMAV_SOCKET: optionalString.refine((v) => v === undefined || /^(unix:\/|tcp:\/\/)/.test(v), 'must be unix:/path or tcp://host:port'),
     OUTBOUND_PRIVATE_ADDRESSES: z.enum(['refuse', 'allow'], { error: "must be 'refuse' or 'allow'" }).default('refuse'),
   })
   .superRefine((c, ctx) => {
@@ -74,6 +76,8 @@ export interface Config {
   tls?: { certFile: string; keyFile: string };
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
   rateLimitPerMinute: number;
+  /** clamd's socket for scanning uploads; undefined: uploads are recorded as not scanned. */
+  clamavSocket?: string;
   /** Whether webhooks may reach loopback and private addresses (never in production). */
   allowPrivateOutbound: boolean;
 }
@@ -113,5 +117,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.LOG_LEVEL,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     allowPrivateOutbound: c.OUTBOUND_PRIVATE_ADDRESSES === 'allow',
+    clamavSocket: c.CLAMAV_SOCKET,
   };
 }
