@@ -10,6 +10,7 @@ import * as onerosterClients from './0008_oneroster_clients.ts';
 import * as syncWebhooks from './0009_sync_webhooks.ts';
 import * as syncRunProgress from './0010_sync_run_progress.ts';
 import * as portal from './0011_portal.ts';
+import * as portalVerify from './0012_portal_verify.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009_sync_webhooks': syncWebhooks,
   '0010_sync_run_progress': syncRunProgress,
   '0011_portal': portal,
+  '0012_portal_verify': portalVerify,
 };

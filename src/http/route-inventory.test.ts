@@ -14,6 +14,7 @@ import { listWebhooks, registerWebhook } from '../products/sync/webhooks.ts';
 import { addClientUser } from '../products/client-portal/client-users.ts';
 import { createClient } from '../products/client-portal/clients.ts';
 import { createFolder } from '../products/client-portal/documents/folders.ts';
+import { sendFlow } from '../products/client-portal/flows/flows.ts';
 import { pdf } from '../products/client-portal/documents/intake/testing/samples.ts';
 import { importSharingSchool, type ImportedSchool } from '../products/sync/testing/sharing-fixture.ts';
 import { buildServer, registeredRoutes, type RegisteredRoute } from './server.ts';
@@ -36,6 +37,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/v1/auth/password-reset': 'asks for a link by email; always 202; throttled',
   'POST /api/v1/auth/password-reset/complete': 'the emailed single-use link is the credential; throttled',
   'POST /ims/oneroster/v1p2/token': 'OAuth 2 client credentials for OneRoster apps: the client secret is the credential; throttled',
+  'POST /api/public/verify': 'anyone holding a signed document and its id may check it; answers only for that id and exact hash (0012)',
 };
 const PUBLIC_PREFIXES = ['GET /api/docs'];
 /**
@@ -68,6 +70,7 @@ let paClientId: string;
 let paClientUserId: string;
 let paFolderId: string;
 let paDocumentId: string;
+let paFlowId: string;
 const aConnectionSecret = `a-secret-${crypto.randomBytes(8).toString('hex')}`;
 /** Strings that identify tenant A: none may appear in any answer given to tenant B. */
 let aSecrets: string[];
@@ -156,6 +159,15 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'GET /api/v1/portal/documents/:id/content': { permission: 'portal.clients.read', scope: 'read' },
   'PATCH /api/v1/portal/documents/:id': { permission: 'portal.documents.manage', scope: 'admin' },
   'DELETE /api/v1/portal/documents/:id': { permission: 'portal.documents.manage', scope: 'admin' },
+  'POST /api/v1/portal/flows': { permission: 'portal.flows.send', scope: 'admin' },
+  'GET /api/v1/portal/flows': { permission: 'portal.clients.read', scope: 'read' },
+  'GET /api/v1/portal/flows/dashboard': { permission: 'portal.clients.read', scope: 'read' },
+  'GET /api/v1/portal/flows/:id': { permission: 'portal.clients.read', scope: 'read' },
+  'POST /api/v1/portal/flows/:id/cancel': { permission: 'portal.flows.send', scope: 'admin' },
+  'POST /api/v1/portal/flows/:id/response': { permission: 'portal.respond', scope: 'admin' },
+  'POST /api/v1/portal/flows/:id/signature': { permission: 'portal.respond', scope: 'admin' },
+  'POST /api/v1/portal/flows/:id/decline': { permission: 'portal.respond', scope: 'admin' },
+  'GET /api/v1/portal/flows/:id/documents/:documentId/certificate': { permission: 'portal.clients.read', scope: 'read' },
 };
 
 const isPublicKey = (key: string) => key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
@@ -432,6 +444,35 @@ const PROBES: Record<string, Probe> = {
   'DELETE /api/v1/portal/documents/:id': async (call) => {
     expectProblem(await call({ method: 'DELETE', url: `/api/v1/portal/documents/${paDocumentId}` }), 404);
   },
+  'POST /api/v1/portal/flows': async (call) => {
+    const payload = { clientId: paClientId, kind: 'approval', title: 'Planted', recipientUserId: paClientUserId, documentIds: [paDocumentId] };
+    expectProblem(await call({ method: 'POST', url: '/api/v1/portal/flows', payload }), 404);
+  },
+  'GET /api/v1/portal/flows': async (call) => {
+    expect((await call({ url: '/api/v1/portal/flows' })).json().flows).toEqual([]);
+    expect((await call({ url: `/api/v1/portal/flows?clientId=${paClientId}` })).json().flows).toEqual([]);
+  },
+  'GET /api/v1/portal/flows/dashboard': async (call) => {
+    expect(Object.values((await call({ url: '/api/v1/portal/flows/dashboard' })).json()).every((n) => n === 0)).toBe(true);
+  },
+  'GET /api/v1/portal/flows/:id': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/flows/${paFlowId}` }), 404);
+  },
+  'POST /api/v1/portal/flows/:id/cancel': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/flows/${paFlowId}/cancel` }), 404);
+  },
+  'POST /api/v1/portal/flows/:id/response': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/flows/${paFlowId}/response`, payload: { decision: 'approve' } }), 404);
+  },
+  'POST /api/v1/portal/flows/:id/signature': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/flows/${paFlowId}/signature`, payload: { signature: { kind: 'typed', text: 'B' }, consent: true } }), 404);
+  },
+  'POST /api/v1/portal/flows/:id/decline': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/flows/${paFlowId}/decline`, payload: { reason: 'B says no' } }), 404);
+  },
+  'GET /api/v1/portal/flows/:id/documents/:documentId/certificate': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/flows/${paFlowId}/documents/${paDocumentId}/certificate` }), 404);
+  },
 };
 
 async function snapshotOfA() {
@@ -455,6 +496,8 @@ async function snapshotOfA() {
       folders: await scope.trx.selectFrom('portal_folders').select(['id', 'name_enc']).orderBy('id').execute(),
       documents: await scope.trx.selectFrom('portal_documents').select(['id', 'folder_id', 'latest_version']).orderBy('id').execute(),
       versions: (await scope.trx.selectFrom('portal_document_versions').select('id').execute()).length,
+      flows: await scope.trx.selectFrom('portal_flows').select(['id', 'status', 'response_enc', 'completed_at']).orderBy('id').execute(),
+      flowEvents: (await scope.trx.selectFrom('portal_flow_events').select('id').execute()).length,
     })),
   };
 }
@@ -494,7 +537,8 @@ beforeAll(async () => {
   paFolderId = (await asSystem(platform, pa.id, (scope) => createFolder(scope, paClientId, { name: 'Year end 2026' }))).id;
   const uploaded = await app.inject({ method: 'POST', url: `/api/v1/portal/clients/${paClientId}/documents?filename=accounts.pdf`, headers: { ...bearer(pa.token), 'content-type': 'application/pdf' }, payload: pdf() });
   paDocumentId = uploaded.json().document.id;
-  aSecrets.push(pa.id, pa.name, pa.token, paClientId, paClientUserId, paFolderId, paDocumentId, 'Harbour Ledger Ltd', 'HARB01', 'Year end 2026', 'accounts.pdf');
+  paFlowId = (await asSystem(platform, pa.id, (scope) => sendFlow(platform.queue, scope, { clientId: paClientId, kind: 'approval', title: 'Year-end accounts', recipientUserId: paClientUserId, documentIds: [paDocumentId] }, 'http://x'))).id;
+  aSecrets.push(pa.id, pa.name, pa.token, paClientId, paClientUserId, paFolderId, paDocumentId, paFlowId, 'Year-end accounts', 'Harbour Ledger Ltd', 'HARB01', 'Year end 2026', 'accounts.pdf');
   aSecrets.push(aSync.runId, aGrantId, ...Object.values(aSync.pupils), ...Object.values(aSync.contacts), ...Object.values(aSync.staff), ...Object.values(aSync.groups), 'Annabel', 'A123456789012');
 });
 
@@ -536,7 +580,7 @@ describe('authorisation matrix', () => {
   const entries = () => Object.entries(REQUIRED_ACCESS).map(([key, access]) => {
     const [method, path] = key.split(' ') as ['GET', string];
     // A body that would fail validation: the access check must answer first.
-    return { key, access, method, url: path.replace(':id', crypto.randomUUID()), payload: method === 'GET' ? undefined : { unexpected: true } };
+    return { key, access, method, url: path.replace(/:\w+/g, () => crypto.randomUUID()), payload: method === 'GET' ? undefined : { unexpected: true } };
   });
 
   it('covers exactly the guarded routes, each declaring what the matrix gives it', () => {
@@ -545,10 +589,12 @@ describe('authorisation matrix', () => {
 
   it('refuses every guarded route without a credential, and with a bad token or cookie, before reading the body', async () => {
     const before = await tenantCounts(platform, b.id);
+    // From an address of its own: this many wrong credentials trip the guessing throttle for that address.
+    const remoteAddress = '198.51.100.7';
     for (const { key, method, url, payload } of entries()) {
-      expectProblem(await app.inject({ method, url, payload }), 401);
-      expectProblem(await app.inject({ method, url, payload, headers: bearer(`cst_${'x'.repeat(40)}`) }), 401);
-      const forged = await app.inject({ method, url, payload, headers: { cookie: `custos_session=css_${'y'.repeat(40)}` } });
+      expectProblem(await app.inject({ method, url, payload, remoteAddress }), 401);
+      expectProblem(await app.inject({ method, url, payload, remoteAddress, headers: bearer(`cst_${'x'.repeat(40)}`) }), 401);
+      const forged = await app.inject({ method, url, payload, remoteAddress, headers: { cookie: `custos_session=css_${'y'.repeat(40)}` } });
       expect(forged.statusCode, key).toBe(401);
     }
     expect(await tenantCounts(platform, b.id)).toEqual(before);

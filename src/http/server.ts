@@ -23,6 +23,7 @@ import { oneRosterProviderRoutes } from '../products/sync/oneroster-provider-rou
 import { webhookRoutes } from '../products/sync/webhook-routes.ts';
 import { clientRoutes } from '../products/client-portal/routes/client-routes.ts';
 import { documentRoutes } from '../products/client-portal/routes/document-routes.ts';
+import { flowRoutes } from '../products/client-portal/routes/flow-routes.ts';
 import { registerWebApp, WEB_DIST_DIR } from './static.ts';
 import { httpsOptions } from './tls.ts';
 
@@ -109,6 +110,7 @@ export async function buildServer(platform: Platform, options: BuildServerOption
   await app.register(webhookRoutes);
   await app.register(clientRoutes);
   await app.register(documentRoutes);
+  await app.register(flowRoutes);
 
   await registerOpenApiUi(app);
   await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);
