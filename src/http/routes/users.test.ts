@@ -172,7 +172,7 @@ describe('POST /api/v1/users/invitations', () => {
   it.each([
     ['a bad email', { email: 'not-an-email' }, 'email', 'must be an email address'],
     ['a missing email', { displayName: 'No Email' }, 'email', 'is required'],
-    ['an unknown role', { email: 'someone@example.test', role: 'owner' }, 'role', 'expected one of'],
+    ['an unknown role', { email: 'someone@example.test', role: 'owner' }, 'role', 'is not a role of a school organisation'],
     ['an empty display name', { email: 'someone@example.test', displayName: '  ' }, 'displayName', 'must not be empty'],
     ['an unknown field', { email: 'someone@example.test', status: 'active' }, 'status', 'is not a known field'],
     ['a wrong type', { email: 42 }, 'email', 'expected string'],

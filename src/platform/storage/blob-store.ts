@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -90,10 +91,14 @@ export class LocalBlobStore {
       yield* emit(pending, true);
     }
 
+    const out = fs.createWriteStream(temporary, { mode: 0o600 });
     try {
-      await pipeline(Readable.from(encrypt()), fs.createWriteStream(temporary, { mode: 0o600 }));
+      await pipeline(Readable.from(encrypt()), out);
       fs.renameSync(temporary, target);
     } catch (error) {
+      // A source that fails at once can beat the file's own opening: wait until the stream has
+      // closed (it creates the file even when destroyed mid-open), then remove what it left.
+      if (!out.closed) await once(out, 'close').catch(() => undefined);
       fs.rmSync(temporary, { force: true });
       throw error;
     }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem, createTestOrganisation, type TestOrganisation } from '../../../test/factories.ts';
 import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
@@ -103,5 +103,23 @@ describe('encrypted blob store', () => {
     );
     await expect(failing).rejects.toThrow();
     expect(fs.readdirSync(path.join(platform.config.dataDir, 'blobs', a.id)).length).toBe(before);
+  });
+
+  it('leaves no partial file behind when the source fails at once, before the file has even opened', async () => {
+    const folder = path.join(platform.config.dataDir, 'blobs', a.id);
+    const before = fs.readdirSync(folder).sort();
+    const cipher = await asSystem(platform, a.id, async (scope) => scope.cipher);
+    for (let i = 0; i < 60; i++) {
+      const failing = new PassThrough();
+      const written = platform.blobs.write(cipher, failing);
+      // Failing in the same tick, the next one or the next turn: each can come before the file opens.
+      if (i % 3 === 0) failing.destroy(new Error('upload refused'));
+      else if (i % 3 === 1) process.nextTick(() => failing.destroy(new Error('upload refused')));
+      else setImmediate(() => failing.destroy(new Error('upload refused')));
+      await expect(written).rejects.toThrow('upload refused');
+    }
+    // A file created late would appear after the write has already been refused: give it the time.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fs.readdirSync(folder).sort()).toEqual(before);
   });
 });
