@@ -21,9 +21,7 @@ import { dataQualityRoutes } from '../products/sync/data-quality-routes.ts';
 import { connectionRoutes } from '../products/sync/connection-routes.ts';
 import { oneRosterProviderRoutes } from '../products/sync/oneroster-provider-routes.ts';
 import { webhookRoutes } from '../products/sync/webhook-routes.ts';
-import { clientRoutes } from '../products/client-portal/routes/client-routes.ts';
-import { documentRoutes } from '../products/client-portal/routes/document-routes.ts';
-import { flowRoutes } from '../products/client-portal/routes/flow-routes.ts';
+import { portalRoutes } from '../products/client-portal/routes/index.ts';
 import { registerWebApp, WEB_DIST_DIR } from './static.ts';
 import { httpsOptions } from './tls.ts';
 
@@ -108,9 +106,7 @@ export async function buildServer(platform: Platform, options: BuildServerOption
   await app.register(connectionRoutes);
   await app.register(oneRosterProviderRoutes);
   await app.register(webhookRoutes);
-  await app.register(clientRoutes);
-  await app.register(documentRoutes);
-  await app.register(flowRoutes);
+  await app.register(portalRoutes);
 
   await registerOpenApiUi(app);
   await registerWebApp(app, options.webDistDir ?? WEB_DIST_DIR);
