@@ -37,6 +37,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/v1/auth/password-reset': 'asks for a link by email; always 202; throttled',
   'POST /api/v1/auth/password-reset/complete': 'the emailed single-use link is the credential; throttled',
   'POST /ims/oneroster/v1p2/token': 'OAuth 2 client credentials for OneRoster apps: the client secret is the credential; throttled',
+  'POST /api/v1/auth/practice-sign-up': 'self-service sign-up of a new practice; the emailed link is what makes it usable; throttled',
   'POST /api/public/verify': 'anyone holding a signed document and its id may check it; answers only for that id and exact hash (0012)',
 };
 const PUBLIC_PREFIXES = ['GET /api/docs'];

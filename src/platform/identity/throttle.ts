@@ -47,7 +47,7 @@ import { ipThrottleGroup } from './ip.ts';
  * transaction (it would wait for the connection that transaction holds). Call it before and after.
  */
 
-export const CREDENTIAL_PATHS = ['sign-in', 'password-reset', 'mfa', 'invitation', 'api-token'] as const;
+export const CREDENTIAL_PATHS = ['sign-in', 'password-reset', 'mfa', 'invitation', 'api-token', 'sign-up'] as const;
 export type CredentialPath = (typeof CREDENTIAL_PATHS)[number];
 
 export interface ThrottleSubject {
@@ -117,6 +117,12 @@ export const DEFAULT_THROTTLE_LIMITS: Readonly<Record<CredentialPath, PathLimits
   invitation: STANDARD,
   // Bearer tokens arrive without an account: the per-IP counter is the one that applies.
   'api-token': STANDARD,
+  // Each sign-up makes an organisation and sends an email: a handful per address an hour is plenty.
+  'sign-up': {
+    perIp: { failures: 10, windowSeconds: HOUR },
+    perAccountIp: { failures: 3, windowSeconds: HOUR },
+    perAccount: { failures: 5, windowSeconds: 24 * HOUR, lockSeconds: HOUR, maxLockSeconds: 24 * HOUR, escalationWindowSeconds: 24 * HOUR },
+  },
 };
 
 export type ThrottleLimitKind = 'ip' | 'account-ip' | 'account';
