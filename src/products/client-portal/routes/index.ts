@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { clientRoutes } from './client-routes.ts';
 import { documentRoutes } from './document-routes.ts';
 import { flowRoutes } from './flow-routes.ts';
+import { signUpRoutes } from './sign-up-routes.ts';
 
 /** Every client-portal route, registered by the server in one place (add new route modules here). */
 export async function portalRoutes(app: FastifyInstance): Promise<void> {
   await app.register(clientRoutes);
   await app.register(documentRoutes);
   await app.register(flowRoutes);
+  await app.register(signUpRoutes);
 }
