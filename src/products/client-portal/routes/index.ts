@@ -3,9 +3,11 @@ import { clientRoutes } from './client-routes.ts';
 import { documentRoutes } from './document-routes.ts';
 import { flowRoutes } from './flow-routes.ts';
 import { signUpRoutes } from './sign-up-routes.ts';
+import { registerRetentionJobs } from '../retention.ts';
 
 /** Every client-portal route, registered by the server in one place (add new route modules here). */
 export async function portalRoutes(app: FastifyInstance): Promise<void> {
+  await registerRetentionJobs(app.platform);
   await app.register(clientRoutes);
   await app.register(documentRoutes);
   await app.register(flowRoutes);
