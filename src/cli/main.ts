@@ -5,6 +5,7 @@ import { registerKeysCommands } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerOrgCommands } from './org.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerPortalCommands } from './portal.ts';
 import { registerSyncCommands } from './sync.ts';
 import { registerTokenCommands } from './token.ts';
 import { registerUserCommands } from './user.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerKeysCommands(program);
   registerDemoCommand(program);
   registerSyncCommands(program);
+  registerPortalCommands(program);
   return program;
 }
 

@@ -197,7 +197,8 @@ export function reportError(error: unknown): number {
   }
   if (error instanceof AppError) {
     err(`error: ${error.message}`);
-    return 1;
+    // Refused input (a file of the wrong type, too large, infected) is fixed by changing the command's input.
+    return [400, 413, 415, 422].includes(error.status) ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);
   err(`error: ${message}`);
