@@ -151,6 +151,23 @@ describe('portal documents over HTTP', () => {
   });
 });
 
+describe('practice-wide MFA', () => {
+  it('once an Administrator requires it, a client user must pass MFA too before reaching anything', async () => {
+    const person = fakePerson();
+    const userId = (await asSystem(platform, practice.id, (scope) => addClientUser(platform.queue, scope, mine.id, { email: person.email }, 'http://x'))).userId;
+    const withoutMfa = await testSession(platform, practice.id, userId, { mfaVerified: false });
+    // Practices start without the requirement: a client user who never enrolled gets in.
+    expect((await app.inject({ url: '/api/v1/portal/clients', headers: withoutMfa.read })).statusCode).toBe(200);
+    const admin = await testSession(platform, practice.id, practice.adminUserId, { mfaVerified: true });
+    const on = await app.inject({ method: 'PUT', url: '/api/v1/organisation/settings', headers: admin.write, payload: { requireMfa: true } });
+    expect(on.json()).toMatchObject({ requireMfa: true });
+    for (const url of ['/api/v1/portal/clients', `/api/v1/portal/clients/${mine.id}/documents`, '/api/v1/portal/flows']) {
+      expect(expectProblem(await app.inject({ url, headers: withoutMfa.read }), 403).type).toMatch(/mfa-required$/);
+    }
+    await app.inject({ method: 'PUT', url: '/api/v1/organisation/settings', headers: admin.write, payload: { requireMfa: false } });
+  });
+});
+
 async function versionCount(): Promise<number> {
   const rows = await asSystem(platform, practice.id, (scope) => scope.trx.selectFrom('portal_document_versions').select('id').execute());
   return rows.length;
