@@ -12,6 +12,8 @@ import { createLogger } from '../platform/logging/logger.ts';
 import { ORGANISATION_KINDS } from '../platform/organisations/organisations.ts';
 import { createPlatform } from '../platform/platform.ts';
 import { systemMeta } from '../platform/tenancy/tenant-scope.ts';
+import { listClients } from '../products/client-portal/clients.ts';
+import { practiceBalance } from '../products/client-portal/practice.ts';
 import { demoPlan, generateDemoPassword, loadDemoData } from './demo-data.ts';
 
 const meta = () => ({ ...systemMeta('test'), ip: '192.0.2.44', userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0' });
@@ -151,6 +153,14 @@ describe('custos demo', () => {
         tenantId: practice.id,
       });
       await expect(signIn(platform, { email: printed[0]!.email, password: printed[1]!.password }, meta())).rejects.toBeInstanceOf(InvalidCredentialsError);
+      // The demo practice has generated clients (marked as demo) and signing credits for the portal.
+      const portal = await platform.inTenant({ tenantId: practice.id, actor: { type: 'system', id: null }, meta: meta() }, async (scope) => ({
+        clients: (await listClients(scope)).items.map((c) => c.name),
+        balance: await practiceBalance(scope),
+      }));
+      expect(portal.clients).toHaveLength(4);
+      for (const name of portal.clients) expect(name).toMatch(/\(demo\)$/);
+      expect(portal.balance.signingCredits).toBe(20);
     } finally {
       await platform.close();
     }

@@ -10,6 +10,7 @@ import { enqueueMail } from '../platform/mail/mail.ts';
 import { createOrganisation, invitationMail, listAllOrganisations } from '../platform/organisations/organisations.ts';
 import type { Platform } from '../platform/platform.ts';
 import { SYSTEM_ACTOR, systemMeta } from '../platform/tenancy/tenant-scope.ts';
+import { loadPortalDemo } from './portal-demo.ts';
 
 /**
  * A fixed seed makes the demo the same on every machine, and lets a second run recognise the
@@ -168,6 +169,7 @@ export async function loadDemoData(platform: Platform, plan = demoPlan()): Promi
         const invitation = await inviteUser(scope, { email: member.email, displayName: member.name, role: 'member' }, platform.config.publicUrl);
         await enqueueMail(platform.queue, scope, invitationMail(member.email, entry.name, invitation.inviteUrl));
       }
+      if (entry.kind === 'practice') await loadPortalDemo(scope, DEMO_SEED, entry.admin.email.split('@')[1]!);
       return createApiToken(scope, { name: 'demo admin token', scopes: ['read', 'admin'] }, 'demo');
     });
     result.created.push({
