@@ -11,6 +11,8 @@ import * as syncWebhooks from './0009_sync_webhooks.ts';
 import * as syncRunProgress from './0010_sync_run_progress.ts';
 import * as portal from './0011_portal.ts';
 import * as portalVerify from './0012_portal_verify.ts';
+import * as portalInvoices from './0013_portal_invoices.ts';
+import * as portalRequests from './0014_portal_requests.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +28,6 @@ export const migrations: Record<string, Migration> = {
   '0010_sync_run_progress': syncRunProgress,
   '0011_portal': portal,
   '0012_portal_verify': portalVerify,
+  '0013_portal_invoices': portalInvoices,
+  '0014_portal_requests': portalRequests,
 };

@@ -15,6 +15,10 @@ import { addClientUser } from '../products/client-portal/client-users.ts';
 import { createClient } from '../products/client-portal/clients.ts';
 import { createFolder } from '../products/client-portal/documents/folders.ts';
 import { sendFlow } from '../products/client-portal/flows/flows.ts';
+import { createInvoice } from '../products/client-portal/invoices/invoices.ts';
+import { sendRequest } from '../products/client-portal/requests/requests.ts';
+import { createTemplate } from '../products/client-portal/requests/templates.ts';
+import ExcelJS from 'exceljs';
 import { pdf } from '../products/client-portal/documents/intake/testing/samples.ts';
 import { importSharingSchool, type ImportedSchool } from '../products/sync/testing/sharing-fixture.ts';
 import { buildServer, registeredRoutes, type RegisteredRoute } from './server.ts';
@@ -38,6 +42,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/v1/auth/password-reset/complete': 'the emailed single-use link is the credential; throttled',
   'POST /ims/oneroster/v1p2/token': 'OAuth 2 client credentials for OneRoster apps: the client secret is the credential; throttled',
   'POST /api/v1/auth/practice-sign-up': 'self-service sign-up of a new practice; the emailed link is what makes it usable; throttled',
+  'POST /api/public/payments/stripe': "Stripe's webhook: the Stripe-Signature over the raw body is the credential; replays change nothing",
   'POST /api/public/verify': 'anyone holding a signed document and its id may check it; answers only for that id and exact hash (0012)',
 };
 const PUBLIC_PREFIXES = ['GET /api/docs'];
@@ -72,6 +77,10 @@ let paClientUserId: string;
 let paFolderId: string;
 let paDocumentId: string;
 let paFlowId: string;
+let paInvoiceId: string;
+let paInvoiceNumber: string;
+let paTemplateId: string;
+let paRequestId: string;
 const aConnectionSecret = `a-secret-${crypto.randomBytes(8).toString('hex')}`;
 /** Strings that identify tenant A: none may appear in any answer given to tenant B. */
 let aSecrets: string[];
@@ -169,6 +178,32 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'POST /api/v1/portal/flows/:id/signature': { permission: 'portal.respond', scope: 'admin' },
   'POST /api/v1/portal/flows/:id/decline': { permission: 'portal.respond', scope: 'admin' },
   'GET /api/v1/portal/flows/:id/documents/:documentId/certificate': { permission: 'portal.clients.read', scope: 'read' },
+  'POST /api/v1/portal/invoices': { permission: 'portal.invoices.manage', scope: 'admin' },
+  'GET /api/v1/portal/invoices': { permission: 'portal.clients.read', scope: 'read' },
+  'GET /api/v1/portal/invoices/export.xlsx': { permission: 'portal.invoices.manage', scope: 'read' },
+  'GET /api/v1/portal/invoices/:id': { permission: 'portal.clients.read', scope: 'read' },
+  'POST /api/v1/portal/invoices/:id/void': { permission: 'portal.invoices.manage', scope: 'admin' },
+  'GET /api/v1/portal/invoices/:id/receipt': { permission: 'portal.clients.read', scope: 'read' },
+  'POST /api/v1/portal/invoices/:id/checkout': { permission: 'portal.clients.read', scope: 'admin' },
+  'GET /api/v1/portal/practice/purchases': { permission: 'portal.billing.manage', scope: 'read' },
+  'POST /api/v1/portal/practice/purchases': { permission: 'portal.billing.manage', scope: 'admin' },
+  'GET /api/v1/portal/request-templates': { permission: 'portal.flows.send', scope: 'read' },
+  'POST /api/v1/portal/request-templates': { permission: 'portal.flows.send', scope: 'admin' },
+  'GET /api/v1/portal/request-templates/:id': { permission: 'portal.flows.send', scope: 'read' },
+  'PUT /api/v1/portal/request-templates/:id': { permission: 'portal.flows.send', scope: 'admin' },
+  'DELETE /api/v1/portal/request-templates/:id': { permission: 'portal.flows.send', scope: 'admin' },
+  'POST /api/v1/portal/requests': { permission: 'portal.flows.send', scope: 'admin' },
+  'GET /api/v1/portal/requests': { permission: 'portal.clients.read', scope: 'read' },
+  'GET /api/v1/portal/requests/:id': { permission: 'portal.clients.read', scope: 'read' },
+  'PUT /api/v1/portal/requests/:id/answers': { permission: 'portal.respond', scope: 'admin' },
+  'POST /api/v1/portal/requests/:id/submit': { permission: 'portal.respond', scope: 'admin' },
+  'POST /api/v1/portal/requests/:id/decline': { permission: 'portal.respond', scope: 'admin' },
+  'POST /api/v1/portal/requests/:id/summary-decision': { permission: 'portal.respond', scope: 'admin' },
+  'POST /api/v1/portal/requests/:id/complete': { permission: 'portal.flows.send', scope: 'admin' },
+  'POST /api/v1/portal/requests/:id/cancel': { permission: 'portal.flows.send', scope: 'admin' },
+  'POST /api/v1/portal/requests/:id/send-back': { permission: 'portal.flows.send', scope: 'admin' },
+  'GET /api/v1/portal/clients/:id/mtd-summaries/:period': { permission: 'portal.flows.send', scope: 'read' },
+  'PUT /api/v1/portal/clients/:id/mtd-summaries/:period': { permission: 'portal.flows.send', scope: 'admin' },
 };
 
 const isPublicKey = (key: string) => key in PUBLIC_ROUTES || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
@@ -474,6 +509,97 @@ const PROBES: Record<string, Probe> = {
   'GET /api/v1/portal/flows/:id/documents/:documentId/certificate': async (call) => {
     expectProblem(await call({ url: `/api/v1/portal/flows/${paFlowId}/documents/${paDocumentId}/certificate` }), 404);
   },
+  'POST /api/v1/portal/invoices': async (call) => {
+    const payload = { clientId: paClientId, dueOn: '2026-12-31', lines: [{ description: 'Planted', quantity: '1', unitPricePence: 100, vatRate: 'standard' }] };
+    // B is a school: refused before A's client could even be looked for.
+    expectProblem(await call({ method: 'POST', url: '/api/v1/portal/invoices', payload }), 409);
+  },
+  'GET /api/v1/portal/invoices': async (call) => {
+    expect((await call({ url: '/api/v1/portal/invoices' })).json()).toMatchObject({ items: [], total: 0 });
+    expect((await call({ url: `/api/v1/portal/invoices?clientId=${paClientId}` })).json().items).toEqual([]);
+  },
+  'GET /api/v1/portal/invoices/export.xlsx': async (call) => {
+    const response = await call({ url: '/api/v1/portal/invoices/export.xlsx' });
+    expect(response.statusCode).toBe(200);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(response.rawPayload as unknown as ArrayBuffer);
+    const numbers = workbook.worksheets[0]!.getColumn(1).values.filter((v) => typeof v === 'string');
+    expect(numbers).not.toContain(paInvoiceNumber);
+  },
+  'GET /api/v1/portal/invoices/:id': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/invoices/${paInvoiceId}` }), 404);
+  },
+  'POST /api/v1/portal/invoices/:id/void': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/invoices/${paInvoiceId}/void` }), 404);
+  },
+  'GET /api/v1/portal/invoices/:id/receipt': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/invoices/${paInvoiceId}/receipt` }), 404);
+  },
+  'POST /api/v1/portal/invoices/:id/checkout': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/invoices/${paInvoiceId}/checkout` }), 404);
+  },
+  'GET /api/v1/portal/practice/purchases': async (call) => {
+    expect((await call({ url: '/api/v1/portal/practice/purchases' })).json()).toEqual({ purchases: [] });
+  },
+  'POST /api/v1/portal/practice/purchases': async (call) => {
+    // B is a school and no payment provider is set up here: refused, nothing of A's involved.
+    expectProblem(await call({ method: 'POST', url: '/api/v1/portal/practice/purchases', payload: { kind: 'signing', quantity: 10 } }), 409);
+  },
+  'GET /api/v1/portal/request-templates': async (call) => {
+    expectProblem(await call({ url: '/api/v1/portal/request-templates' }), 409);
+  },
+  'POST /api/v1/portal/request-templates': async (call) => {
+    const payload = { name: 'B template', sections: [{ title: 'S', questions: [{ id: 'q1', text: 'Q?', kind: 'text' }] }] };
+    expectProblem(await call({ method: 'POST', url: '/api/v1/portal/request-templates', payload }), 409);
+  },
+  'GET /api/v1/portal/request-templates/:id': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/request-templates/${paTemplateId}` }), 404);
+  },
+  'PUT /api/v1/portal/request-templates/:id': async (call) => {
+    const payload = { name: 'Renamed by B', sections: [{ title: 'S', questions: [{ id: 'q1', text: 'Q?', kind: 'text' }] }] };
+    expectProblem(await call({ method: 'PUT', url: `/api/v1/portal/request-templates/${paTemplateId}`, payload }), 404);
+  },
+  'DELETE /api/v1/portal/request-templates/:id': async (call) => {
+    expectProblem(await call({ method: 'DELETE', url: `/api/v1/portal/request-templates/${paTemplateId}` }), 404);
+  },
+  'POST /api/v1/portal/requests': async (call) => {
+    const payload = { clientId: paClientId, recipientUserId: paClientUserId, templateId: paTemplateId };
+    expectProblem(await call({ method: 'POST', url: '/api/v1/portal/requests', payload }), 404);
+  },
+  'GET /api/v1/portal/requests': async (call) => {
+    expect((await call({ url: '/api/v1/portal/requests' })).json()).toEqual({ requests: [] });
+  },
+  'GET /api/v1/portal/requests/:id': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/requests/${paRequestId}` }), 404);
+  },
+  'PUT /api/v1/portal/requests/:id/answers': async (call) => {
+    expectProblem(await call({ method: 'PUT', url: `/api/v1/portal/requests/${paRequestId}/answers`, payload: { answers: {} } }), 404);
+  },
+  'POST /api/v1/portal/requests/:id/submit': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/requests/${paRequestId}/submit` }), 404);
+  },
+  'POST /api/v1/portal/requests/:id/decline': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/requests/${paRequestId}/decline`, payload: { reason: 'x' } }), 404);
+  },
+  'POST /api/v1/portal/requests/:id/summary-decision': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/requests/${paRequestId}/summary-decision`, payload: { decision: 'approve', summaryRevision: 1 } }), 404);
+  },
+  'POST /api/v1/portal/requests/:id/complete': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/requests/${paRequestId}/complete` }), 404);
+  },
+  'POST /api/v1/portal/requests/:id/cancel': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/requests/${paRequestId}/cancel` }), 404);
+  },
+  'POST /api/v1/portal/requests/:id/send-back': async (call) => {
+    expectProblem(await call({ method: 'POST', url: `/api/v1/portal/requests/${paRequestId}/send-back`, payload: { comment: 'x' } }), 404);
+  },
+  'GET /api/v1/portal/clients/:id/mtd-summaries/:period': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/clients/${paClientId}/mtd-summaries/2026-27-Q1` }), 404);
+  },
+  'PUT /api/v1/portal/clients/:id/mtd-summaries/:period': async (call) => {
+    const payload = { income: [{ category: 'turnover', amountPence: 100 }], expenses: [] };
+    expectProblem(await call({ method: 'PUT', url: `/api/v1/portal/clients/${paClientId}/mtd-summaries/2026-27-Q1`, payload }), 404);
+  },
 };
 
 async function snapshotOfA() {
@@ -499,6 +625,9 @@ async function snapshotOfA() {
       versions: (await scope.trx.selectFrom('portal_document_versions').select('id').execute()).length,
       flows: await scope.trx.selectFrom('portal_flows').select(['id', 'status', 'response_enc', 'completed_at']).orderBy('id').execute(),
       flowEvents: (await scope.trx.selectFrom('portal_flow_events').select('id').execute()).length,
+      invoices: await scope.trx.selectFrom('portal_invoices').select(['id', 'status', 'paid_at', 'checkout_session_id']).orderBy('id').execute(),
+      templates: await scope.trx.selectFrom('portal_request_templates').select(['id', 'name']).orderBy('id').execute(),
+      requests: await scope.trx.selectFrom('portal_requests').select(['id', 'status', 'answers_enc']).orderBy('id').execute(),
     })),
   };
 }
@@ -538,8 +667,15 @@ beforeAll(async () => {
   paFolderId = (await asSystem(platform, pa.id, (scope) => createFolder(scope, paClientId, { name: 'Year end 2026' }))).id;
   const uploaded = await app.inject({ method: 'POST', url: `/api/v1/portal/clients/${paClientId}/documents?filename=accounts.pdf`, headers: { ...bearer(pa.token), 'content-type': 'application/pdf' }, payload: pdf() });
   paDocumentId = uploaded.json().document.id;
+  const paInvoice = await asSystem(platform, pa.id, (scope) =>
+    createInvoice(scope, { clientId: paClientId, dueOn: '2026-12-31', lines: [{ description: 'Year-end accounts', quantity: '1', unitPricePence: 90_000, vatRate: 'standard' }] }),
+  );
+  paInvoiceId = paInvoice.id;
+  paInvoiceNumber = paInvoice.number;
+  paTemplateId = (await asSystem(platform, pa.id, (scope) => createTemplate(scope, { name: 'Harbour checklist', sections: [{ title: 'Income', questions: [{ id: 'q1', text: 'Any new income?', kind: 'yes-no' }] }] }))).id;
+  paRequestId = (await asSystem(platform, pa.id, (scope) => sendRequest(platform.queue, scope, { clientId: paClientId, recipientUserId: paClientUserId, templateId: paTemplateId }, 'http://x'))).id;
   paFlowId = (await asSystem(platform, pa.id, (scope) => sendFlow(platform.queue, scope, { clientId: paClientId, kind: 'approval', title: 'Year-end accounts', recipientUserId: paClientUserId, documentIds: [paDocumentId] }, 'http://x'))).id;
-  aSecrets.push(pa.id, pa.name, pa.token, paClientId, paClientUserId, paFolderId, paDocumentId, paFlowId, 'Year-end accounts', 'Harbour Ledger Ltd', 'HARB01', 'Year end 2026', 'accounts.pdf');
+  aSecrets.push(pa.id, pa.name, pa.token, paClientId, paClientUserId, paFolderId, paDocumentId, paFlowId, paInvoiceId, paInvoiceNumber, paTemplateId, paRequestId, 'Harbour checklist', 'Year-end accounts', 'Harbour Ledger Ltd', 'HARB01', 'Year end 2026', 'accounts.pdf');
   aSecrets.push(aSync.runId, aGrantId, ...Object.values(aSync.pupils), ...Object.values(aSync.contacts), ...Object.values(aSync.staff), ...Object.values(aSync.groups), 'Annabel', 'A123456789012');
 });
 
@@ -581,7 +717,7 @@ describe('authorisation matrix', () => {
   const entries = () => Object.entries(REQUIRED_ACCESS).map(([key, access]) => {
     const [method, path] = key.split(' ') as ['GET', string];
     // A body that would fail validation: the access check must answer first.
-    return { key, access, method, url: path.replace(/:\w+/g, () => crypto.randomUUID()), payload: method === 'GET' ? undefined : { unexpected: true } };
+    return { key, access, method, url: path.replace(':period', '2026-27-Q1').replace(/:\w+/g, () => crypto.randomUUID()), payload: method === 'GET' ? undefined : { unexpected: true } };
   });
 
   it('covers exactly the guarded routes, each declaring what the matrix gives it', () => {
@@ -590,9 +726,10 @@ describe('authorisation matrix', () => {
 
   it('refuses every guarded route without a credential, and with a bad token or cookie, before reading the body', async () => {
     const before = await tenantCounts(platform, b.id);
-    // From an address of its own: this many wrong credentials trip the guessing throttle for that address.
-    const remoteAddress = '198.51.100.7';
+    // From addresses of their own (a few calls each): this many wrong credentials from one would trip its guessing throttle.
+    let n = 0;
     for (const { key, method, url, payload } of entries()) {
+      const remoteAddress = `198.51.${Math.floor(n / 200)}.${n++ % 200}`;
       expectProblem(await app.inject({ method, url, payload, remoteAddress }), 401);
       expectProblem(await app.inject({ method, url, payload, remoteAddress, headers: bearer(`cst_${'x'.repeat(40)}`) }), 401);
       const forged = await app.inject({ method, url, payload, remoteAddress, headers: { cookie: `custos_session=css_${'y'.repeat(40)}` } });
@@ -607,7 +744,8 @@ describe('authorisation matrix', () => {
     for (const { key, access, method, url, payload } of entries()) {
       const response = await app.inject({ method, url, payload, headers: bearer(readToken) });
       if ('session' in access || access.scope === 'admin') expectProblem(response, 403);
-      else expect([200, 404], `${key} with a read token`).toContain(response.statusCode);
+      // Admitted: the route's own answer (a school has no client portal: 409).
+      else expect([200, 404, 409], `${key} with a read token`).toContain(response.statusCode);
     }
     expect(await tenantCounts(platform, b.id)).toEqual(before);
   });

@@ -46,6 +46,13 @@ export const configSchema = z
     // ClamAV's clamd socket for scanning uploads: unix:/run/clamav/clamd.ctl or tcp://host:3310. Unset: not scanned.
     CLAMAV_SOCKET: optionalString.refine((v) => v === undefined || /^(unix:\/|tcp:\/\/)/.test(v), 'must be unix:/path or tcp://host:port'),
     OUTBOUND_PRIVATE_ADDRESSES: z.enum(['refuse', 'allow'], { error: "must be 'refuse' or 'allow'" }).default('refuse'),
+    // Online payment (client portal invoices, signing credits, storage). Unset: payment online is off.
+    STRIPE_SECRET_KEY: optionalString.refine((v) => v === undefined || /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(v), 'must be a Stripe secret or restricted key (sk_… or rk_…)'),
+    STRIPE_WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || /^whsec_\S+$/.test(v), "must be the webhook endpoint's signing secret (whsec_…)"),
+    STRIPE_API_BASE: optionalString.refine(
+      (v) => v === undefined || /^(https:\/\/[^/\s@?#]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)\/?$/.test(v),
+      'must be an origin with no path: https://host, or http://127.0.0.1:PORT for a local mock',
+    ),
   })
   .superRefine((c, ctx) => {
     if (Boolean(c.TLS_CERT_FILE) !== Boolean(c.TLS_KEY_FILE)) {
@@ -54,6 +61,12 @@ export const configSchema = z
         path: [c.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'],
         message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together',
       });
+    }
+    if (Boolean(c.STRIPE_SECRET_KEY) !== Boolean(c.STRIPE_WEBHOOK_SECRET)) {
+      ctx.addIssue({ code: 'custom', path: [c.STRIPE_SECRET_KEY ? 'STRIPE_WEBHOOK_SECRET' : 'STRIPE_SECRET_KEY'], message: 'STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set together' });
+    }
+    if (c.STRIPE_API_BASE && !c.STRIPE_SECRET_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['STRIPE_API_BASE'], message: 'needs STRIPE_SECRET_KEY as well' });
     }
     if (c.DATABASE_APP_URL && !c.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_APP_URL'], message: 'needs DATABASE_URL as well' });
@@ -80,6 +93,8 @@ export interface Config {
   clamavSocket?: string;
   /** Whether webhooks may reach loopback and private addresses (never in production). */
   allowPrivateOutbound: boolean;
+  /** Stripe for online payment; undefined: the portal's online payment answers 409. */
+  stripe?: { secretKey: string; webhookSecret: string; apiBase?: string };
 }
 
 export class ConfigError extends Error {
@@ -118,5 +133,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     allowPrivateOutbound: c.OUTBOUND_PRIVATE_ADDRESSES === 'allow',
     clamavSocket: c.CLAMAV_SOCKET,
+    stripe:
+      c.STRIPE_SECRET_KEY && c.STRIPE_WEBHOOK_SECRET
+        ? { secretKey: c.STRIPE_SECRET_KEY, webhookSecret: c.STRIPE_WEBHOOK_SECRET, ...(c.STRIPE_API_BASE ? { apiBase: c.STRIPE_API_BASE } : {}) }
+        : undefined,
   };
 }

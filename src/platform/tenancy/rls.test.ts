@@ -75,6 +75,8 @@ beforeAll(async () => {
       await scope.trx.insertInto('portal_request_templates').values({ tenant_id, name: 'Year end', questions: JSON.stringify([]), created_by: by }).execute();
       const request = await scope.trx.insertInto('portal_requests').values({ tenant_id, client_id: client_id_, kind: 'questionnaire', title: 'Year end', questions: JSON.stringify([]), recipient_user_id: user_id, created_by: by }).returning('id').executeTakeFirstOrThrow();
       await scope.trx.insertInto('portal_request_documents').values({ tenant_id, client_id: client_id_, request_id: request.id, document_id: document.id, question: 'q1' }).execute();
+      // MTD quarterly figures (0014).
+      await sql`INSERT INTO portal_mtd_summaries (tenant_id, client_id, mtd_period, summary_enc, revision, updated_by) VALUES (${tenant_id}, ${client_id_}, '2026-27-Q1', 'sealed', 1, ${by})`.execute(scope.trx);
       await scope.trx.insertInto('portal_invoices').values({ tenant_id, client_id: client_id_, number: 'INV-1', issued_on: '2026-04-01', due_on: '2026-04-30', lines_enc: 'sealed', net_pence: 100, vat_pence: 20, gross_pence: 120, created_by: by }).execute();
       await scope.trx.insertInto('portal_purchases').values({ tenant_id, kind: 'signing', quantity: 10, amount_pence: 1000, created_by: by }).execute();
       await scope.trx.insertInto('portal_payment_events').values({ tenant_id, event_id: `evt_${org.id}`, type: 'checkout.session.completed' }).execute();

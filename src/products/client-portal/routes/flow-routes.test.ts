@@ -138,7 +138,7 @@ describe('signature flows', () => {
     expect(good.json()).toMatchObject({ matches: true, practiceName: 'Fairweather & Co Accountants (test)', signedAt: expect.any(String) });
     const altered = Buffer.from(signedPdf);
     // A byte inside the signed range (the signature value itself sits far later in the file).
-    altered[200] ^= 0x01;
+    altered[200] = altered[200]! ^ 0x01;
     expect((await verify(contractId, altered)).json()).toEqual({ matches: false, sha256: expect.any(String) });
     expect((await verify(letterId, signedPdf)).json().matches).toBe(false);
     expect(expectProblem(await verify('not-an-id', signedPdf), 400).errors).toEqual([expect.objectContaining({ field: 'documentId' })]);

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { clientRoutes } from './client-routes.ts';
 import { documentRoutes } from './document-routes.ts';
 import { flowRoutes } from './flow-routes.ts';
+import { requestRoutes } from './request-routes.ts';
+import { invoiceRoutes } from './invoice-routes.ts';
 import { signUpRoutes } from './sign-up-routes.ts';
 import { registerRetentionJobs } from '../retention.ts';
 
@@ -11,5 +13,7 @@ export async function portalRoutes(app: FastifyInstance): Promise<void> {
   await app.register(clientRoutes);
   await app.register(documentRoutes);
   await app.register(flowRoutes);
+  await app.register(requestRoutes);
+  await app.register(invoiceRoutes);
   await app.register(signUpRoutes);
 }
