@@ -21,6 +21,13 @@ export const NAV_ITEMS: NavItem[] = [
     permission: 'sync.read',
     kinds: ['school'],
   },
+  {
+    href: '/portal',
+    label: 'Client portal',
+    description: 'Clients’ documents, and what is sent to them to approve or sign (for a client: what is waiting for you).',
+    permission: 'portal.clients.read',
+    kinds: ['practice'],
+  },
   { href: '/users', label: 'Users', description: 'Who belongs to the organisation; invite people and change their roles.', permission: 'users.read' },
   { href: '/settings', label: 'Settings', description: 'Two-step verification and password rules for everyone.', permission: 'settings.manage' },
   { href: '/audit', label: 'Audit log', description: 'Every change, who made it and when; download it or check it has not been altered.', permission: 'audit.read' },

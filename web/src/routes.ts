@@ -10,6 +10,11 @@ import { Home } from './pages/home.tsx';
 import { Landing } from './pages/landing.tsx';
 import { MfaChallenge } from './pages/mfa/challenge.tsx';
 import { MfaEnrol } from './pages/mfa/enrol.tsx';
+import { PortalClientPage } from './pages/portal/client.tsx';
+import { PortalClients } from './pages/portal/clients.tsx';
+import { PortalHome } from './pages/portal/dashboard.tsx';
+import { PortalFlowPage } from './pages/portal/flow.tsx';
+import { VerifyDocument } from './pages/portal/verify.tsx';
 import { Settings } from './pages/settings/settings.tsx';
 import { SyncApiClients } from './pages/sync/api-clients.tsx';
 import { SyncConnections } from './pages/sync/connections.tsx';
@@ -50,6 +55,8 @@ export interface Route {
 
 /** Only schools hold school data (the sync hub). */
 const SCHOOL = ['school'];
+/** Only accountancy practices have clients (the client portal). */
+const PRACTICE = ['practice'];
 
 export const ROUTES: Route[] = [
   { pattern: '/', access: 'public', page: Landing },
@@ -79,6 +86,11 @@ export const ROUTES: Route[] = [
   { pattern: '/sync/connections', access: 'protected', permission: 'sync.read', kinds: SCHOOL, page: SyncConnections },
   { pattern: '/sync/webhooks', access: 'protected', permission: 'sync.sharing', kinds: SCHOOL, page: SyncWebhooks },
   { pattern: '/sync/api-clients', access: 'protected', permission: 'sync.sharing', kinds: SCHOOL, page: SyncApiClients },
+  { pattern: '/portal', access: 'protected', permission: 'portal.clients.read', kinds: PRACTICE, page: PortalHome },
+  { pattern: '/portal/clients', access: 'protected', permission: 'portal.clients.manage', kinds: PRACTICE, page: PortalClients },
+  { pattern: '/portal/clients/:id', access: 'protected', permission: 'portal.clients.manage', kinds: PRACTICE, page: PortalClientPage },
+  { pattern: '/portal/flows/:id', access: 'protected', permission: 'portal.clients.read', kinds: PRACTICE, page: PortalFlowPage },
+  { pattern: '/verify', access: 'public', page: VerifyDocument },
 ];
 
 export function findRoute(pathname: string): { route: Route; params: Record<string, string> } | undefined {

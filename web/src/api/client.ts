@@ -150,12 +150,16 @@ export const api = {
  * much has been sent. XMLHttpRequest rather than fetch: only it reports upload progress. The
  * answer is read as {@link request} reads it: JSON on success, an {@link ApiError} otherwise.
  */
-export function uploadFile<T>(path: string, file: Blob, options: { onProgress?: (sent: number, total: number) => void } = {}): Promise<T> {
+/**
+ * POSTs a file as the raw body with progress. `contentType` declares what the file is (the server
+ * checks the content against it); without it the file claims nothing (`application/octet-stream`).
+ */
+export function uploadFile<T>(path: string, file: Blob, options: { onProgress?: (sent: number, total: number) => void; contentType?: string } = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);
     xhr.setRequestHeader('accept', 'application/json');
-    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    xhr.setRequestHeader('content-type', options.contentType || 'application/octet-stream');
     const token = csrfToken();
     if (token) xhr.setRequestHeader('x-csrf-token', token);
     xhr.upload.addEventListener('progress', (event) => {

@@ -172,13 +172,28 @@ export async function getDocument(scope: TenantScope, documentId: string): Promi
   };
 }
 
-/** A client's documents, newest first, optionally in one folder. */
-export async function listDocuments(scope: TenantScope, clientId: string, options: { folderId?: string } = {}): Promise<PortalDocument[]> {
+/** What a list shows of a document's latest version: enough to know whether it can be previewed or signed. */
+export interface LatestVersion {
+  contentType: string;
+  sizeBytes: number;
+  origin: 'upload' | 'signed';
+  scan: 'clean' | 'not_scanned';
+}
+
+/** A client's documents, newest first, optionally in one folder, each with its latest version's type and size. */
+export async function listDocuments(scope: TenantScope, clientId: string, options: { folderId?: string } = {}): Promise<(PortalDocument & { latest: LatestVersion })[]> {
   await getClient(scope, clientId);
-  let query = scope.trx.selectFrom('portal_documents').select(DOCUMENT_COLUMNS).where('client_id', '=', clientId).where('latest_version', '>', 0);
-  if (options.folderId) query = query.where('folder_id', '=', options.folderId);
-  const rows = await query.orderBy('updated_at', 'desc').orderBy('id').limit(1000).execute();
-  return rows.map((r) => toDocument(scope, r as DocumentRow));
+  let query = scope.trx
+    .selectFrom('portal_documents as d')
+    .innerJoin('portal_document_versions as v', (join) => join.onRef('v.document_id', '=', 'd.id').onRef('v.version', '=', 'd.latest_version'))
+    .select(['d.id', 'd.client_id', 'd.folder_id', 'd.title_enc', 'd.latest_version', 'd.created_by', 'd.created_at', 'd.updated_at', 'v.content_type', 'v.size_bytes', 'v.origin', 'v.scan'])
+    .where('d.client_id', '=', clientId);
+  if (options.folderId) query = query.where('d.folder_id', '=', options.folderId);
+  const rows = await query.orderBy('d.updated_at', 'desc').orderBy('d.id').limit(1000).execute();
+  return rows.map((r) => ({
+    ...toDocument(scope, r as DocumentRow),
+    latest: { contentType: r.content_type, sizeBytes: Number(r.size_bytes), origin: r.origin, scan: r.scan },
+  }));
 }
 
 /**

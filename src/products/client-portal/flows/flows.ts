@@ -207,6 +207,8 @@ export async function getFlow(scope: TenantScope, flowId: string): Promise<FlowW
 export interface FlowQuery {
   clientId?: string;
   status?: FlowStatus;
+  /** Only flows addressed to the acting user (a client user's "waiting for you"). */
+  mine?: boolean;
   limit?: number;
 }
 
@@ -215,6 +217,7 @@ export async function listFlows(scope: TenantScope, query: FlowQuery = {}): Prom
   let rows = scope.trx.selectFrom('portal_flows').select(FLOW_COLUMNS);
   if (query.clientId) rows = rows.where('client_id', '=', query.clientId);
   if (query.status) rows = rows.where('status', '=', query.status);
+  if (query.mine) rows = rows.where('recipient_user_id', '=', scope.actor.type === 'user' && scope.actor.id ? scope.actor.id : '00000000-0000-0000-0000-000000000000');
   const found = await rows.orderBy('created_at', 'desc').orderBy('id').limit(Math.min(500, query.limit ?? 100)).execute();
   return Promise.all(found.map((r) => toFlow(scope, r as FlowRow)));
 }
@@ -225,6 +228,18 @@ export async function flowDashboard(scope: TenantScope): Promise<Record<FlowStat
   const counts: Record<FlowStatus, number> = { pending: 0, approved: 0, rejected: 0, signed: 0, declined: 0, expired: 0, cancelled: 0 };
   for (const r of rows) counts[r.status] = r.n;
   return counts;
+}
+
+/**
+ * The recipient opening a flow still waiting for them is part of its evidence: the first opening is
+ * recorded in the timeline (and so on the audit certificate). Anyone else opening it records nothing.
+ */
+export async function openFlow(scope: TenantScope, flowId: string): Promise<FlowWithTimeline> {
+  const flow = await getFlow(scope, flowId);
+  const isRecipient = scope.actor.type === 'user' && scope.actor.id === flow.recipientUserId;
+  if (!isRecipient || flow.status !== 'pending' || flow.timeline.some((e) => e.event === 'viewed')) return flow;
+  await recordFlowEvent(scope, flow, 'viewed', await describeActor(scope));
+  return getFlow(scope, flowId);
 }
 
 /** The practice withdraws a flow still waiting; the recipient can no longer act on it. */

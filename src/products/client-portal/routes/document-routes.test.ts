@@ -90,6 +90,8 @@ describe('portal documents over HTTP', () => {
     expect(first.rawPayload.equals(original)).toBe(true);
     const listed = await app.inject({ url: `/api/v1/portal/documents/${documentId}`, headers: bearer(practice.token) });
     expect(listed.json().versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    const list = (await app.inject({ url: `/api/v1/portal/clients/${mine.id}/documents`, headers: bearer(practice.token) })).json().documents;
+    expect(list.find((d: { id: string }) => d.id === documentId)).toMatchObject({ latestVersion: 2, latest: { contentType: 'application/pdf', sizeBytes: second.length, origin: 'upload', scan: 'clean' } });
   });
 
   it('refuses content that is not what it claims, malware, and a full quota, keeping nothing', async () => {

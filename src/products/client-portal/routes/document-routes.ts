@@ -126,7 +126,16 @@ export async function documentRoutes(app: FastifyInstance): Promise<void> {
         security: BEARER_AUTH,
         params: idParams('a client'),
         querystring: z.strictObject({ folderId: z.uuid({ error: 'must be a folder id' }).optional() }),
-        response: { 200: z.object({ documents: z.array(documentSchema) }), ...problemResponses(400, 401, 403, 404, 429) },
+        response: {
+          200: z.object({
+            documents: z.array(
+              documentSchema.extend({
+                latest: z.object({ contentType: z.string(), sizeBytes: z.number().int(), origin: z.enum(['upload', 'signed']), scan: z.enum(['clean', 'not_scanned']) }),
+              }),
+            ),
+          }),
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
       },
     },
     tenantHandler(async (request, scope) => ({ documents: await listDocuments(scope, request.params.id, request.query) })),

@@ -178,6 +178,13 @@ describe('signature flows', () => {
 describe('approval flows', () => {
   it('approves, or rejects with a required comment; expiry and cancellation end a flow', async () => {
     const sent = (await send({ clientId: client.id, kind: 'approval', title: 'Draft accounts', recipientUserId: signerId, documentIds: [letterId] })).json();
+    // The recipient's first opening is evidence; the practice looking, or a second opening, adds nothing.
+    await app.inject({ url: `/api/v1/portal/flows/${sent.id}`, headers: bearer(practice.token) });
+    await app.inject({ url: `/api/v1/portal/flows/${sent.id}`, headers: signer.read });
+    const opened = (await app.inject({ url: `/api/v1/portal/flows/${sent.id}`, headers: signer.read })).json();
+    expect(opened.timeline.map((e: { event: string }) => e.event)).toEqual(['sent_for_approval', 'viewed']);
+    expect((await app.inject({ url: '/api/v1/portal/flows?mine=true&status=pending', headers: signer.read })).json().flows.map((f: { id: string }) => f.id)).toContain(sent.id);
+    expect((await app.inject({ url: '/api/v1/portal/flows?mine=true', headers: bearer(practice.token) })).json().flows).toEqual([]);
     const bare = await app.inject({ method: 'POST', url: `/api/v1/portal/flows/${sent.id}/response`, headers: signer.write, payload: { decision: 'reject' } });
     expect(expectProblem(bare, 400).errors).toEqual([expect.objectContaining({ field: 'comment' })]);
     const rejected = await app.inject({ method: 'POST', url: `/api/v1/portal/flows/${sent.id}/response`, headers: signer.write, payload: { decision: 'reject', comment: 'Turnover figure is wrong.' } });

@@ -7,7 +7,7 @@ import { BEARER_AUTH } from '../../../http/openapi.ts';
 import { problemResponses } from '../../../http/problem.ts';
 import { tenantHandler } from '../../../http/tenant-route.ts';
 import { auditCertificate, MAX_VERIFY_BYTES, verifySignedFile } from '../flows/evidence.ts';
-import { cancelFlow, flowDashboard, getFlow, listFlows, sendFlow, type SendFlowInput } from '../flows/flows.ts';
+import { cancelFlow, flowDashboard, listFlows, openFlow, sendFlow, type SendFlowInput } from '../flows/flows.ts';
 import { declineSignature, respondToApproval, signFlow, type SignatureInput } from '../flows/respond.ts';
 import { PORTAL_PERMISSIONS } from '../permissions.ts';
 import { contentDisposition } from './document-routes.ts';
@@ -86,11 +86,16 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
         tags: ['portal'],
         summary: 'Flows, newest first (a client user: their own clients’)',
         security: BEARER_AUTH,
-        querystring: z.strictObject({ clientId: z.uuid({ error: 'must be a client id' }).optional(), status: z.enum(STATUSES).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }),
+        querystring: z.strictObject({
+          clientId: z.uuid({ error: 'must be a client id' }).optional(),
+          status: z.enum(STATUSES).optional(),
+          mine: z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }).optional().describe('true: only flows addressed to you'),
+          limit: z.coerce.number().int().min(1).max(500).optional(),
+        }),
         response: { 200: z.object({ flows: z.array(flowSchema) }), ...problemResponses(400, 401, 403, 429) },
       },
     },
-    tenantHandler(async (request, scope) => ({ flows: await listFlows(scope, request.query) })),
+    tenantHandler(async (request, scope) => ({ flows: await listFlows(scope, { ...request.query, mine: request.query.mine === 'true' }) })),
   );
 
   routes.get(
@@ -111,9 +116,16 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
     '/api/v1/portal/flows/:id',
     {
       onRequest: [authenticate, requireAccess('portal.clients.read', 'read')],
-      schema: { tags: ['portal'], summary: 'One flow with its documents and timeline', security: BEARER_AUTH, params: idParams('a flow'), response: { 200: flowWithTimeline, ...problemResponses(400, 401, 403, 404, 429) } },
+      schema: {
+        tags: ['portal'],
+        summary: 'One flow with its documents and timeline',
+        description: 'The first time its recipient opens a flow still waiting, that opening is recorded in the timeline (evidence for the audit certificate).',
+        security: BEARER_AUTH,
+        params: idParams('a flow'),
+        response: { 200: flowWithTimeline, ...problemResponses(400, 401, 403, 404, 429) },
+      },
     },
-    tenantHandler(async (request, scope) => getFlow(scope, request.params.id)),
+    tenantHandler(async (request, scope) => openFlow(scope, request.params.id)),
   );
 
   routes.post(
