@@ -118,4 +118,29 @@ describe('landing page in a browser', () => {
     if (violations.length > 0) console.error(`axe violations on the not-found page:\n${formatViolations(violations)}`);
     expect(violations.map((v) => v.id)).toEqual([]);
   });
+
+  it('leads a practice to sign up: errors named beside each field, then "check your email", and the organisation exists', async () => {
+    const page = await open('/');
+    await page.getByRole('link', { name: 'Sign up your practice' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sign up your practice' }).waitFor();
+    expect(await page.title()).toBe('Sign up your practice – Custos');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    const summary = page.getByRole('alert');
+    await expect.poll(() => summary.textContent()).toMatch(/Enter the name of your practice/);
+    expect(await page.getByLabel('Your work email address').getAttribute('aria-invalid')).toBe('true');
+    let violations = await checkAccessibility(page);
+    expect(formatViolations(violations)).toBe('');
+
+    await page.getByLabel('Practice name').fill('Seaview Bookkeeping (test)');
+    await page.getByLabel('Your name').fill('Morgan Testing');
+    await page.getByLabel('Your work email address').fill('morgan@seaview-bookkeeping.example.test');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Check your email' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Check your email');
+    violations = await checkAccessibility(page);
+    expect(formatViolations(violations)).toBe('');
+    expect(pageProblems).toEqual([]);
+    const created = await platform.db.owner.selectFrom('organisations').select('kind').where('name', '=', 'Seaview Bookkeeping (test)').executeTakeFirst();
+    expect(created).toEqual({ kind: 'practice' });
+  });
 });

@@ -4,6 +4,7 @@ import { Account } from './pages/account/account.tsx';
 import { Audit } from './pages/audit/audit.tsx';
 import { AcceptInvitation } from './pages/auth/invite.tsx';
 import { CompletePasswordReset } from './pages/auth/reset-complete.tsx';
+import { PracticeSignUp } from './pages/auth/practice-sign-up.tsx';
 import { RequestPasswordReset } from './pages/auth/reset-request.tsx';
 import { SignIn } from './pages/auth/sign-in.tsx';
 import { Home } from './pages/home.tsx';
@@ -63,6 +64,7 @@ export const ROUTES: Route[] = [
   { pattern: '/sign-in', access: 'sign-in', page: SignIn },
   { pattern: '/invite/:token', access: 'public', page: AcceptInvitation },
   { pattern: '/reset-password', access: 'public', page: RequestPasswordReset },
+  { pattern: '/sign-up', access: 'sign-in', page: PracticeSignUp },
   { pattern: '/reset-password/:token', access: 'public', page: CompletePasswordReset },
   { pattern: '/mfa/enrol', access: 'session', page: MfaEnrol },
   { pattern: '/mfa/challenge', access: 'session', page: MfaChallenge },

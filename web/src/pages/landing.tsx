@@ -1,3 +1,4 @@
+import { Link } from '../components/link.tsx';
 import { ServiceStatus } from '../components/service-status.tsx';
 import { usePageTitle } from '../use-page-title.ts';
 
@@ -64,6 +65,11 @@ export function Landing() {
               <h3>{product.name}</h3>
               <p className="product-card__audience">{product.audience}</p>
               <p>{product.summary}</p>
+              {product.name === 'Client portal' && (
+                <p>
+                  <Link href="/sign-up">Sign up your practice</Link>
+                </p>
+              )}
             </li>
           ))}
         </ul>
