@@ -22,7 +22,18 @@ export async function createScratchDatabase(serverUrl: string): Promise<{ url: s
       const dropper = new pg.Client({ connectionString: serverUrl });
       await dropper.connect();
       try {
-        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        // A closed pool's sockets may still be saying goodbye: FORCE would answer them with a FATAL
+        // that surfaces as an unhandled error in the closing client (as in test/harness.ts). Wait
+        // for them first; force only if something really was left open.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await dropper.query(`DROP DATABASE IF EXISTS ${name}${attempt >= 20 ? ' WITH (FORCE)' : ''}`);
+            break;
+          } catch (error) {
+            if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
       } finally {
         await dropper.end();
       }
