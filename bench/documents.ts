@@ -41,7 +41,12 @@ const SMALL_DOCUMENT_PAGES = 3;
 const CONNECTIONS = 50;
 const WARM_UP_SECONDS = 2;
 const MEASURE_SECONDS = 8;
-const DOWNLOAD_TARGET = 0.25;
+/**
+ * Ours (the issue sets no download target): every download appends to the practice's hash-chained
+ * audit trail, which is serialised per practice, so a download costs far more than `select 1`.
+ * Set just under what a 2-core machine measures (~0.04), to catch regressions.
+ */
+const DOWNLOAD_TARGET = 0.03;
 const POOL_SIZE = 10;
 const MB = 1024 ** 2;
 

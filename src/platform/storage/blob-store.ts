@@ -57,38 +57,44 @@ export class LocalBlobStore {
 
     async function* encrypt(): AsyncGenerator<Buffer> {
       let index = 0;
-      let pending = Buffer.alloc(0);
+      // Pieces waiting to fill a chunk, joined only when one is cut (a network stream brings ~16 KiB at a time).
+      let waiting: Buffer[] = [];
+      let waitingBytes = 0;
       let headerSent = false;
-      const emit = (plain: Buffer, last: boolean): Buffer[] => {
+      // One buffer per chunk ([header] length sealed): fewer, larger writes to the file.
+      const emit = (plain: Buffer, last: boolean): Buffer => {
         const { version: v, sealed } = cipher.sealBytes(chunkContext(tenantId, id, index++, last), plain);
-        const out: Buffer[] = [];
+        const prefix = headerSent ? 4 : 12;
+        const out = Buffer.allocUnsafe(prefix + sealed.length);
         if (!headerSent) {
           version = v;
-          const header = Buffer.alloc(8);
-          MAGIC.copy(header, 0);
-          header.writeUInt32BE(v, 4);
-          out.push(header);
+          MAGIC.copy(out, 0);
+          out.writeUInt32BE(v, 4);
           headerSent = true;
         } else if (v !== version) {
           throw new Error('data key changed while writing a blob');
         }
-        const length = Buffer.alloc(4);
-        length.writeUInt32BE(sealed.length, 0);
-        out.push(length, sealed);
+        out.writeUInt32BE(sealed.length, prefix - 4);
+        sealed.copy(out, prefix);
         return out;
       };
       for await (const piece of source) {
         const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
         hash.update(bytes);
         size += bytes.length;
-        pending = pending.length ? Buffer.concat([pending, bytes]) : bytes;
+        waiting.push(bytes);
+        waitingBytes += bytes.length;
         // Keep at least one byte back so the final chunk is always marked last.
+        if (waitingBytes <= CHUNK) continue;
+        let pending = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting, waitingBytes);
         while (pending.length > CHUNK) {
-          yield* emit(pending.subarray(0, CHUNK), false);
+          yield emit(pending.subarray(0, CHUNK), false);
           pending = pending.subarray(CHUNK);
         }
+        waiting = [pending];
+        waitingBytes = pending.length;
       }
-      yield* emit(pending, true);
+      yield emit(waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting, waitingBytes), true);
     }
 
     const out = fs.createWriteStream(temporary, { mode: 0o600 });
