@@ -53,6 +53,13 @@ describe('custos portal', () => {
     expect(credits.code, credits.stderr).toBe(0);
     expect(onlyJson<{ signingCredits: number }>(credits.stdout).signingCredits).toBe(25);
 
+    // Invoices to Excel: an empty practice still gets a workbook with its totals row.
+    const xlsx = path.join(sandbox.dataDir, 'invoices.xlsx');
+    const exported = await sandbox.run(['portal', 'export-invoices', '--org', org.id, '--out', xlsx]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(fs.readFileSync(xlsx).subarray(0, 2).toString()).toBe('PK');
+    expect(exported.stdout).toMatch(/Wrote 0 invoices/);
+
     // The uploaded (unsigned) file is not a signed document: exit 3, said plainly.
     const verified = await sandbox.run(['portal', 'verify', '--document', document.id, '--file', out]);
     expect(verified.code).toBe(3);

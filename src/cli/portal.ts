@@ -8,6 +8,8 @@ import { openDocumentVersion, recordUpload } from '../products/client-portal/doc
 import { scanHookFromSetting } from '../products/client-portal/documents/intake/index.ts';
 import { storeUpload } from '../products/client-portal/documents/upload.ts';
 import { verifySignedFile } from '../products/client-portal/flows/evidence.ts';
+import { invoiceExportRows } from '../products/client-portal/invoices/export.ts';
+import { writeInvoicesWorkbook } from '../products/client-portal/payments/excel.ts';
 import { addToBalance, practiceBalance } from '../products/client-portal/practice.ts';
 import { purgeClosedPractices } from '../products/client-portal/retention.ts';
 import { inOrganisation, print, printJson, requireUuid, withDataOption, withPlatform, type CommonOptions } from './runtime.ts';
@@ -34,7 +36,7 @@ const TYPES: Record<string, string> = {
  * the operator. Exit codes: 0 done; 2 bad options or input (nothing written); 1 anything else.
  */
 export function registerPortalCommands(program: Command): void {
-  const portal = program.command('portal').description('the client portal: clients, documents, credits, verification, retention');
+  const portal = program.command('portal').description('the client portal: clients, documents, credits, invoices, verification, retention');
 
   withDataOption(
     portal
@@ -170,6 +172,24 @@ export function registerPortalCommands(program: Command): void {
     else if (answer.matches) print(`Matches: signed through ${answer.practiceName} on ${answer.signedAt} (sha256 ${answer.sha256}).`);
     else print(`Does NOT match any signed version of document ${options.document} (sha256 ${answer.sha256}).`);
     if (!answer.matches) process.exitCode = 3;
+  });
+
+  withDataOption(
+    portal
+      .command('export-invoices')
+      .description("write a practice's invoices to an Excel workbook, with totals")
+      .requiredOption('--org <id>', "the practice's organisation id")
+      .requiredOption('--out <path>', 'the .xlsx file to write (must not exist)')
+      .option('--status <status>', 'outstanding | paid | void'),
+  ).action(async (options: OrgOptions & { out: string; status?: string }) => {
+    if (fs.existsSync(options.out)) throw new ValidationError([{ field: 'out', reason: 'already exists; choose a new file name' }]);
+    if (options.status !== undefined && !['outstanding', 'paid', 'void'].includes(options.status)) {
+      throw new ValidationError([{ field: 'status', reason: 'must be one of outstanding, paid, void' }]);
+    }
+    const status = options.status as 'outstanding' | 'paid' | 'void' | undefined;
+    const rows = await withPlatform(options, (platform) => inOrganisation(platform, options.org, (scope) => invoiceExportRows(scope, status ? { status } : {})));
+    const totals = await writeInvoicesWorkbook(rows, fs.createWriteStream(options.out, { flags: 'wx', mode: 0o600 }));
+    print(`Wrote ${totals.rowCount} invoices to ${options.out} (gross £${(totals.grossPence / 100).toFixed(2)}).`);
   });
 
   withDataOption(
