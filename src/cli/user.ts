@@ -35,7 +35,7 @@ export function registerUserCommands(program: Command): void {
       .requiredOption('--org <id>', 'organisation id')
       .requiredOption('--email <email>', 'their email address')
       .option('--name <name>', 'their display name')
-      .option('--role <role>', 'admin | member', 'member')
+      .option('--role <role>', 'admin | member; a practice also has staff | client', 'member')
       .option('--json', 'print one JSON object {"userId","inviteUrl","expiresAt"}'),
   ).action(async (options: InviteOptions) => {
     const input = parseOrThrow(inviteUserSchema, { email: options.email, displayName: options.name, role: options.role });
