@@ -136,7 +136,7 @@ describe('landing page in a browser', () => {
     await page.getByLabel('Your work email address').fill('morgan@seaview-bookkeeping.example.test');
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.getByRole('heading', { level: 1, name: 'Check your email' }).waitFor();
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Check your email');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Check your email');
     violations = await checkAccessibility(page);
     expect(formatViolations(violations)).toBe('');
     expect(pageProblems).toEqual([]);

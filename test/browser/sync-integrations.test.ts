@@ -154,7 +154,7 @@ describe('school data integrations in a browser', () => {
       expect(await describedBy('API base URL')).toContain('API base URL must be an http(s) URL');
       // The summary's entry leads to the field.
       await summary().getByRole('link', { name: /API base URL/ }).click();
-      expect(await focusedId()).toBe('conn-base-url');
+      await expect.poll(focusedId).toBe('conn-base-url');
       await expectNoViolations('/sync/connections with the server’s error');
       expect(await connectionCount()).toBe(0);
 
@@ -177,7 +177,7 @@ describe('school data integrations in a browser', () => {
 
       await expect.poll(statusText).toMatch(/^Wonde \(SIMS\) is saved\. Its secret is stored encrypted/);
       expect(await page.getByRole('form', { name: 'Add a connection' }).count()).toBe(0);
-      expect(await focusedId()).toBe('connections-title');
+      await expect.poll(focusedId).toBe('connections-title');
       const panel = page.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 3, name: 'Wonde (SIMS)' }) });
       await expect.poll(() => panel.count()).toBe(1);
       const text = (await panel.textContent())!;
@@ -204,7 +204,7 @@ describe('school data integrations in a browser', () => {
       const button = page.getByRole('button', { name: 'Sync now: Wonde (SIMS)' });
       await button.click();
       await expect.poll(statusText).toMatch(/^Wonde \(SIMS\): a sync is queued/);
-      expect(await focusedName()).toBe('Sync now: Wonde (SIMS)');
+      await expect.poll(focusedName).toBe('Sync now: Wonde (SIMS)');
       await expectNoViolations('/sync/connections with a sync queued');
 
       // The job runs the connection against the Wonde server; the page reads the list until the run has finished.
@@ -227,17 +227,17 @@ describe('school data integrations in a browser', () => {
       await remove.click();
       const confirm = page.getByRole('group', { name: 'Confirm: remove Wonde (SIMS)' });
       await expect.poll(() => confirm.count()).toBe(1);
-      expect(await focusedName()).toBe('Yes, remove Wonde (SIMS)');
+      await expect.poll(focusedName).toBe('Yes, remove Wonde (SIMS)');
       await expectNoViolations('/sync/connections confirming a removal');
       await confirm.getByRole('button', { name: 'Cancel' }).click();
       expect(await confirm.count()).toBe(0);
-      expect(await focusedName()).toBe('Remove: Wonde (SIMS)');
+      await expect.poll(focusedName).toBe('Remove: Wonde (SIMS)');
 
       await remove.click();
       await confirm.getByRole('button', { name: /^Yes, remove/ }).click();
       await expect.poll(statusText).toMatch(/^Wonde \(SIMS\) is removed/);
       await expect.poll(() => main().textContent()).toMatch(/No connections yet/);
-      expect(await focusedId()).toBe('connections-title');
+      await expect.poll(focusedId).toBe('connections-title');
       expect(await connectionCount()).toBe(0);
     });
 
@@ -305,7 +305,7 @@ describe('school data integrations in a browser', () => {
 
       await shown.getByRole('button', { name: 'I have copied it' }).click();
       expect(await shown.count()).toBe(0);
-      expect(await focusedId()).toBe('clients-title');
+      await expect.poll(focusedId).toBe('clients-title');
       const panel = page.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 3, name: 'Timetabler Pro' }) });
       await expect.poll(() => panel.count()).toBe(1);
       expect(await panel.textContent()).toContain(`Client ID${client.id}`);
@@ -348,7 +348,7 @@ describe('school data integrations in a browser', () => {
       expect(await shown.textContent()).toMatch(/This is the only time it is shown/);
       await expectNoViolations('/sync/webhooks with the secret shown');
       await shown.getByRole('button', { name: 'I have copied it' }).click();
-      expect(await focusedId()).toBe('webhooks-title');
+      await expect.poll(focusedId).toBe('webhooks-title');
 
       const panel = page.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 3, name: 'Changes for Timetabler Pro (API client)' }) });
       await expect.poll(() => panel.count()).toBe(1);
@@ -375,7 +375,7 @@ describe('school data integrations in a browser', () => {
       await page.getByRole('group', { name: `Confirm: remove the webhook to ${url}` }).getByRole('button', { name: /^Yes, remove/ }).click();
       await expect.poll(statusText).toMatch(/^The webhook to .* is removed/);
       await expect.poll(() => main().textContent()).toMatch(/No webhooks/);
-      expect(await focusedId()).toBe('webhooks-title');
+      await expect.poll(focusedId).toBe('webhooks-title');
     });
   });
 
@@ -389,7 +389,7 @@ describe('school data integrations in a browser', () => {
       await confirm.getByRole('button', { name: 'Yes, revoke Timetabler Pro' }).click();
       await expect.poll(statusText).toMatch(/^Timetabler Pro is revoked/);
       await expect.poll(() => main().textContent()).toMatch(/No apps are registered/);
-      expect(await focusedId()).toBe('clients-title');
+      await expect.poll(focusedId).toBe('clients-title');
       const token = await fetch(at('/ims/oneroster/v1p2/token'), {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
