@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '../../api/client.ts';
 import { ErrorSummary, messagesFor, problemsFrom, TextField, type FormProblem } from '../../components/forms.tsx';
 import { Link } from '../../components/link.tsx';
@@ -23,6 +23,10 @@ export function PracticeSignUp() {
   const [sent, setSent] = useState(false);
   const [busy, setBusy] = useState(false);
   const done = useRef<HTMLHeadingElement>(null);
+  // The page's content changes entirely: take focus to its new heading once it is there.
+  useEffect(() => {
+    if (sent) done.current?.focus();
+  }, [sent]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -37,7 +41,6 @@ export function PracticeSignUp() {
     try {
       await api.post('/api/v1/auth/practice-sign-up', { practiceName: practiceName.trim(), name: name.trim(), email: email.trim() });
       setSent(true);
-      requestAnimationFrame(() => done.current?.focus());
     } catch (error) {
       setProblems(problemsFrom(error, FIELDS));
     } finally {
