@@ -11,10 +11,17 @@ import { Home } from './pages/home.tsx';
 import { Landing } from './pages/landing.tsx';
 import { MfaChallenge } from './pages/mfa/challenge.tsx';
 import { MfaEnrol } from './pages/mfa/enrol.tsx';
+import { PortalBilling } from './pages/portal/billing.tsx';
 import { PortalClientPage } from './pages/portal/client.tsx';
 import { PortalClients } from './pages/portal/clients.tsx';
 import { PortalHome } from './pages/portal/dashboard.tsx';
 import { PortalFlowPage } from './pages/portal/flow.tsx';
+import { PortalInvoicePage } from './pages/portal/invoice.tsx';
+import { PortalInvoiceNew } from './pages/portal/invoice-form.tsx';
+import { PortalInvoices } from './pages/portal/invoices.tsx';
+import { PortalRequestPage } from './pages/portal/request.tsx';
+import { PortalRequests } from './pages/portal/requests.tsx';
+import { PortalRequestTemplates } from './pages/portal/templates.tsx';
 import { VerifyDocument } from './pages/portal/verify.tsx';
 import { Settings } from './pages/settings/settings.tsx';
 import { SyncApiClients } from './pages/sync/api-clients.tsx';
@@ -92,6 +99,16 @@ export const ROUTES: Route[] = [
   { pattern: '/portal/clients', access: 'protected', permission: 'portal.clients.manage', kinds: PRACTICE, page: PortalClients },
   { pattern: '/portal/clients/:id', access: 'protected', permission: 'portal.clients.manage', kinds: PRACTICE, page: PortalClientPage },
   { pattern: '/portal/flows/:id', access: 'protected', permission: 'portal.clients.read', kinds: PRACTICE, page: PortalFlowPage },
+  { pattern: '/portal/requests', access: 'protected', permission: 'portal.clients.read', kinds: PRACTICE, page: PortalRequests },
+  { pattern: '/portal/requests/:id', access: 'protected', permission: 'portal.clients.read', kinds: PRACTICE, page: PortalRequestPage },
+  { pattern: '/portal/request-templates', access: 'protected', permission: 'portal.flows.send', kinds: PRACTICE, page: PortalRequestTemplates },
+  { pattern: '/portal/invoices', access: 'protected', permission: 'portal.clients.read', kinds: PRACTICE, page: PortalInvoices },
+  // Before /portal/invoices/:id, which would otherwise take "new" for an id.
+  { pattern: '/portal/invoices/new', access: 'protected', permission: 'portal.invoices.manage', kinds: PRACTICE, page: PortalInvoiceNew },
+  { pattern: '/portal/invoices/:id', access: 'protected', permission: 'portal.clients.read', kinds: PRACTICE, page: PortalInvoicePage },
+  { pattern: '/portal/billing', access: 'protected', permission: 'portal.billing.manage', kinds: PRACTICE, page: PortalBilling },
+  // Where Stripe sends the buyer back after paying for credits or storage.
+  { pattern: '/portal/practice/purchases/:id', access: 'protected', permission: 'portal.billing.manage', kinds: PRACTICE, page: PortalBilling },
   { pattern: '/verify', access: 'public', page: VerifyDocument },
 ];
 

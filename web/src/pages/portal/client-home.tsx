@@ -9,7 +9,9 @@ import { can, useSignedIn } from '../../session.tsx';
 import { usePageTitle } from '../../use-page-title.ts';
 import { DocumentsSection } from './documents.tsx';
 import { KIND_VERBS } from './format.ts';
+import { InvoicesForYou } from './invoices.tsx';
 import { FlowStatusTag, Stamp } from './parts.tsx';
+import { RequestsForYou } from './requests.tsx';
 
 /**
  * /portal for a client user: what the practice is waiting for from them, what they answered, and
@@ -57,6 +59,9 @@ export function ClientHome() {
           </ul>
         </section>
       )}
+
+      <RequestsForYou />
+      <InvoicesForYou />
 
       <LoadState value={clients} what="your documents" />
       {clients.state === 'loaded' && list.length === 0 && <p>You do not have access to any client’s documents yet.</p>}

@@ -78,6 +78,9 @@ function PracticeDashboard() {
               </dd>
             </div>
           </dl>
+          <p>
+            <Link href="/portal/billing">Buy signing credits or storage</Link>
+          </p>
         </section>
       )}
 
@@ -90,6 +93,22 @@ function PracticeDashboard() {
             </h3>
             <p>Find or add a client; give people access, upload documents, send them for approval or signature.</p>
           </li>
+          {can(session, 'portal.flows.send') && (
+            <li className="product-card">
+              <h3>
+                <Link href="/portal/requests">Information requests</Link>
+              </h3>
+              <p>Send the year-end checklist or your own questions; see the answers and documents; each quarter’s Making Tax Digital figures.</p>
+            </li>
+          )}
+          {can(session, 'portal.invoices.manage') && (
+            <li className="product-card">
+              <h3>
+                <Link href="/portal/invoices">Invoices</Link>
+              </h3>
+              <p>Raise invoices with VAT, see what is paid and overdue, and export them to Excel. Clients pay online.</p>
+            </li>
+          )}
           <li className="product-card">
             <h3>
               <Link href="/verify">Check a signed document</Link>

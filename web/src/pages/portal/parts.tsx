@@ -11,6 +11,10 @@ import { KIND_LABELS, STATUS_LABELS, STATUS_TONES } from './format.ts';
 const SECTION: { href: string; label: string; permission: string }[] = [
   { href: '/portal', label: 'Overview', permission: 'portal.flows.send' },
   { href: '/portal/clients', label: 'Clients', permission: 'portal.clients.manage' },
+  { href: '/portal/requests', label: 'Requests', permission: 'portal.flows.send' },
+  { href: '/portal/request-templates', label: 'Templates', permission: 'portal.flows.send' },
+  { href: '/portal/invoices', label: 'Invoices', permission: 'portal.invoices.manage' },
+  { href: '/portal/billing', label: 'Credits and storage', permission: 'portal.billing.manage' },
 ];
 
 /** Whether this person works for the practice (sends to clients) rather than being one of its clients. */
