@@ -81,6 +81,21 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> {
   children?: ReactNode;
 }
 
+/** One field's error messages, tied to it by id through aria-describedby. */
+export function FieldErrors({ id, messages }: { id: string; messages: string[] }) {
+  if (messages.length === 0) return null;
+  return (
+    <div className="field__error" id={id}>
+      {messages.map((message) => (
+        <p key={message}>
+          <span className="visually-hidden">Error: </span>
+          {message}
+        </p>
+      ))}
+    </div>
+  );
+}
+
 /** A labelled text input with its hint and errors tied to it by aria-describedby. */
 export function TextField({ id, label, hint, errors = [], children, className, ...input }: FieldProps) {
   const hintId = hint ? `${id}-hint` : undefined;
@@ -97,16 +112,7 @@ export function TextField({ id, label, hint, errors = [], children, className, .
         </div>
       )}
       {children}
-      {errorId && (
-        <div className="field__error" id={errorId}>
-          {errors.map((message) => (
-            <p key={message}>
-              <span className="visually-hidden">Error: </span>
-              {message}
-            </p>
-          ))}
-        </div>
-      )}
+      {errorId && <FieldErrors id={errorId} messages={errors} />}
       <input
         id={id}
         name={id}

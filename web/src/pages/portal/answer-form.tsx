@@ -2,11 +2,11 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
 import type { AnswerValue, PortalDocument, PortalQuestion, PortalRequest } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
-import { ErrorSummary, messagesFor, TextField, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
 import { plural } from '../sync/format.ts';
 import { DocumentsQuestion } from './documents-question.tsx';
 import { parsePounds, penceToInput } from './money.ts';
-import { FieldErrors, TextAreaField, useReturnFocus } from './parts.tsx';
+import { TextAreaField, useReturnFocus } from './parts.tsx';
 
 /** The request as the server returned it after an answer, and what to say about it. */
 export type RequestChanged = (request: PortalRequest, message: string) => void;

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
 import type { PortalCheckout, PortalPurchase, PracticeBalance, PurchaseKind } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
-import { ErrorSummary, messagesFor, Notice, TextField, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FormProblem, messagesFor, Notice, TextField } from '../../components/forms.tsx';
 import { LoadState } from '../../components/loading.tsx';
 import { queryParam, useLocation } from '../../router.ts';
 import { usePageTitle } from '../../use-page-title.ts';
@@ -10,7 +10,7 @@ import { plural } from '../sync/format.ts';
 import { formatBytes } from './format.ts';
 import { goToCheckout } from './invoice.tsx';
 import { formatPence } from './money.ts';
-import { FieldErrors, PortalNav, Stamp } from './parts.tsx';
+import { PortalNav, Stamp } from './parts.tsx';
 
 /** The price list the server charges (VAT included): credits in packs of 10, storage by the GB for a year. */
 const PRICES: Record<PurchaseKind, { unitPence: number; packSize: number; max: number; label: string; hint: string; quantityLabel: string; quantityHint: string; start: string }> = {

@@ -1,8 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../../api/client.ts';
 import type { PortalClient, PortalClientKind } from '../../api/portal.ts';
-import { ErrorSummary, messagesFor, problemsFrom, TextField, type FieldNames, type FormProblem } from '../../components/forms.tsx';
-import { FieldErrors } from './parts.tsx';
+import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, problemsFrom, TextField } from '../../components/forms.tsx';
 
 const FIELDS: FieldNames = {
   kind: { id: 'client-kind-individual', label: 'Kind of client' },

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import { ApiError, capitalise, describeProblem, uploadFile } from '../../api/client.ts';
 import { documentContentUrl, type PortalDocument, type PortalQuestion, type PortalUploaded } from '../../api/portal.ts';
-import { FieldErrors } from './parts.tsx';
+import { FieldErrors } from '../../components/forms.tsx';
 
 type Phase = { kind: 'idle' } | { kind: 'uploading'; name: string; percent: number } | { kind: 'checking'; name: string };
 

@@ -2,9 +2,9 @@ import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { ApiError, capitalise, describeProblem, uploadFile } from '../../api/client.ts';
 import { documentContentUrl, type PortalDocument, type PortalFolder, type PortalUploaded } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
-import { ErrorSummary, messagesFor, TextField, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
 import { LoadState } from '../../components/loading.tsx';
-import { describedBy, FieldErrors, Stamp, useReturnFocus } from './parts.tsx';
+import { describedBy, Stamp, useReturnFocus } from './parts.tsx';
 
 /**
  * A client's documents: the list (download, preview, new version) and the upload form. The

@@ -2,14 +2,14 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
 import { VAT_RATES, type PortalClientPage, type PortalInvoice, type VatRate } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
-import { ErrorSummary, messagesFor, TextField, type FieldNames, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
 import { Link } from '../../components/link.tsx';
 import { LoadState } from '../../components/loading.tsx';
 import { navigate, queryParam, useLocation } from '../../router.ts';
 import { usePageTitle } from '../../use-page-title.ts';
 import { VatSummary } from './invoice.tsx';
 import { formatPence, localDate, parsePounds, parseQuantity, priceDraftLine, summariseVat, VAT_RATE_LABELS, type PricedDraftLine } from './money.ts';
-import { describedBy, FieldErrors, PortalNav } from './parts.tsx';
+import { describedBy, PortalNav } from './parts.tsx';
 
 type LineDraft = { key: number; description: string; quantity: string; unitPrice: string; vatRate: VatRate };
 type LineField = 'description' | 'quantity' | 'unitPrice' | 'vatRate';

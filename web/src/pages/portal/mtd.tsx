@@ -1,10 +1,10 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
 import type { MtdSummary, MtdSummaryLine, PortalMtdSummaryRecord, PortalRequest } from '../../api/portal.ts';
-import { ErrorSummary, messagesFor, TextField, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
 import { calendarDate } from '../sync/format.ts';
 import { formatPence, parsePounds, penceToInput } from './money.ts';
-import { FieldErrors, TextAreaField } from './parts.tsx';
+import { TextAreaField } from './parts.tsx';
 import type { RequestChanged } from './answer-form.tsx';
 import { mtdPeriodLabel } from './request-parts.tsx';
 

@@ -2,13 +2,14 @@ import { useEffect, useRef, type ReactNode, type RefObject, type TextareaHTMLAtt
 import type { FlowStatus, PortalClient, PortalClientPage, PortalFlow } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
 import { Link } from '../../components/link.tsx';
-import { useLocation } from '../../router.ts';
+import { SectionNav, type SectionPage } from '../../components/section-nav.tsx';
 import { can, useSignedIn } from '../../session.tsx';
-import { stamp } from '../sync/format.ts';
+import { Stamp } from '../sync/parts.tsx';
 import { KIND_LABELS, STATUS_LABELS, STATUS_TONES } from './format.ts';
+import { FieldErrors } from '../../components/forms.tsx';
 
 /** The practice's side of the portal, each page shown only to those who may open it. */
-const SECTION: { href: string; label: string; permission: string }[] = [
+const SECTION: SectionPage[] = [
   { href: '/portal', label: 'Overview', permission: 'portal.flows.send' },
   { href: '/portal/clients', label: 'Clients', permission: 'portal.clients.manage' },
   { href: '/portal/requests', label: 'Requests', permission: 'portal.flows.send' },
@@ -25,50 +26,16 @@ export function isPracticeSide(session: ReturnType<typeof useSignedIn>): boolean
 /** The section's own navigation, above each practice page's h1 (client users have one page and no sub-navigation). */
 export function PortalNav() {
   const session = useSignedIn();
-  const { pathname } = useLocation();
   if (!isPracticeSide(session)) return null;
-  const items = SECTION.filter((item) => can(session, item.permission));
-  return (
-    <nav className="subnav" aria-label="Client portal">
-      <ul className="subnav__list">
-        {items.map((item) => {
-          const current = pathname === item.href ? 'page' : item.href !== '/portal' && pathname.startsWith(`${item.href}/`) ? 'true' : undefined;
-          return (
-            <li key={item.href}>
-              <Link href={item.href} aria-current={current}>
-                {item.label}
-              </Link>
-            </li>
-          );
-        })}
-      </ul>
-    </nav>
-  );
+  return <SectionNav label="Client portal" root="/portal" pages={SECTION} />;
 }
 
-/** A moment, as "09:47, 24 Nov", machine-readable too. */
-export function Stamp({ iso }: { iso: string }) {
-  return <time dateTime={iso}>{stamp(iso)}</time>;
-}
+// A moment, as "09:47, 24 Nov", machine-readable too: the same as the school data pages'.
+export { Stamp };
 
 /** A flow's state in words (never colour alone). */
 export function FlowStatusTag({ status }: { status: FlowStatus }) {
   return <span className={`tag tag--${STATUS_TONES[status]}`}>{STATUS_LABELS[status]}</span>;
-}
-
-/** One field's error messages, tied to it by id through aria-describedby. */
-export function FieldErrors({ id, messages }: { id: string; messages: string[] }) {
-  if (messages.length === 0) return null;
-  return (
-    <div className="field__error" id={id}>
-      {messages.map((message) => (
-        <p key={message}>
-          <span className="visually-hidden">Error: </span>
-          {message}
-        </p>
-      ))}
-    </div>
-  );
 }
 
 /** aria-describedby for a field: its hint (if any) and its errors (when there are some). */

@@ -2,12 +2,12 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'rea
 import { api } from '../../api/client.ts';
 import type { PortalClient, PortalClientUser, PortalRequest, PortalRequestTemplate } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
-import { ErrorSummary, messagesFor, problemsFrom, TextField, type FieldNames, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, problemsFrom, TextField } from '../../components/forms.tsx';
 import { LoadState } from '../../components/loading.tsx';
 import { plural } from '../sync/format.ts';
 import { clientUserName } from './format.ts';
 import { localDate } from './money.ts';
-import { describedBy, FieldErrors, TextAreaField } from './parts.tsx';
+import { describedBy, TextAreaField } from './parts.tsx';
 
 const FIELDS: FieldNames = {
   clientId: { id: 'request-client', label: 'Client' },

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
 import type { PortalFlowWithTimeline, SignatureInput } from '../../api/portal.ts';
-import { ErrorSummary, messagesFor, TextField, type FieldNames, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
 import { plural } from '../sync/format.ts';
-import { describedBy, FieldErrors, TextAreaField, useReturnFocus } from './parts.tsx';
+import { describedBy, TextAreaField, useReturnFocus } from './parts.tsx';
 import { SignaturePad } from './signature-pad.tsx';
 
 /** The recipient's answer reached the server: the flow as it now stands, and what to say about it. */

@@ -2,12 +2,12 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise } from '../../api/client.ts';
 import type { FlowKind, PortalClientUser, PortalDocument, PortalFlow, PracticeBalance } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
-import { ErrorSummary, messagesFor, problemsFrom, TextField, type FieldNames, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, problemsFrom, TextField } from '../../components/forms.tsx';
 import { LoadState } from '../../components/loading.tsx';
 import { can, useSignedIn } from '../../session.tsx';
 import { plural } from '../sync/format.ts';
 import { clientUserName, endOfDay, tomorrow } from './format.ts';
-import { describedBy, FieldErrors, TextAreaField } from './parts.tsx';
+import { describedBy, TextAreaField } from './parts.tsx';
 
 const FIELDS: FieldNames = {
   kind: { id: 'send-kind-approval', label: 'What to ask for' },

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
 import { QUESTION_KINDS, type PortalQuestion, type PortalQuestionSection, type PortalRequestTemplate, type QuestionKind } from '../../api/portal.ts';
-import { ErrorSummary, messagesFor, TextField, type FormProblem } from '../../components/forms.tsx';
-import { describedBy, FieldErrors, TextAreaField } from './parts.tsx';
+import { ErrorSummary, FieldErrors, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
+import { describedBy, TextAreaField } from './parts.tsx';
 import { QUESTION_KIND_LABELS } from './request-parts.tsx';
 
 type QuestionDraft = { key: number; id?: string; text: string; kind: QuestionKind; required: boolean; options: string; help: string };

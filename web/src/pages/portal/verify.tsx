@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState, type FormEvent, type RefObject } from 'react';
 import { ApiError, capitalise, describeProblem, uploadFile } from '../../api/client.ts';
 import type { VerificationAnswer } from '../../api/portal.ts';
-import { ErrorSummary, messagesFor, TextField, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
 import { queryParam, useLocation } from '../../router.ts';
 import { usePageTitle } from '../../use-page-title.ts';
-import { describedBy, FieldErrors, Stamp } from './parts.tsx';
+import { describedBy, Stamp } from './parts.tsx';
 
 const FIELDS = {
   documentId: { id: 'verify-document-id', label: 'Document id' },

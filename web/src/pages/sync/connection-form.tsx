@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '../../api/client.ts';
 import type { SyncConnection, SyncConnectionKind } from '../../api/sync.ts';
-import { ErrorSummary, messagesFor, problemsFrom, TextField, type FieldNames, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, problemsFrom, TextField } from '../../components/forms.tsx';
 
 /** What each kind of connection is called, as the list and the form show it. */
 export const CONNECTION_KIND_LABELS: Record<SyncConnectionKind, string> = {
@@ -221,15 +221,3 @@ export function ConnectionForm({ onSaved, onCancel }: { onSaved: (connection: Sy
   );
 }
 
-function FieldErrors({ id, messages }: { id: string; messages: string[] }) {
-  return (
-    <div className="field__error" id={id}>
-      {messages.map((m) => (
-        <p key={m}>
-          <span className="visually-hidden">Error: </span>
-          {m}
-        </p>
-      ))}
-    </div>
-  );
-}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent, type RefObject } from 'react';
 import { ApiError, capitalise, describeProblem, uploadFile } from '../../api/client.ts';
 import type { ImportFormat, ImportProblem, RunSummary } from '../../api/sync.ts';
-import { ErrorSummary, messagesFor, type FormProblem } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FormProblem, messagesFor } from '../../components/forms.tsx';
 import { Link } from '../../components/link.tsx';
 import { usePageTitle } from '../../use-page-title.ts';
 import { ENTITY_LABELS, FORMAT_LABELS, plural } from './format.ts';
@@ -282,19 +282,6 @@ export function SyncImport() {
   );
 }
 
-function FieldErrors({ id, messages }: { id: string; messages: string[] }) {
-  if (messages.length === 0) return null;
-  return (
-    <div className="field__error" id={id}>
-      {messages.map((message) => (
-        <p key={message}>
-          <span className="visually-hidden">Error: </span>
-          {message}
-        </p>
-      ))}
-    </div>
-  );
-}
 
 function ImportResult({ summary, headingRef }: { summary: RunSummary; headingRef: RefObject<HTMLHeadingElement | null> }) {
   return (

@@ -4,12 +4,12 @@ import { SYNC_ENTITIES, type EntityCounts, type ImportProblem, type SyncPage, ty
 import type { User } from '../../api/types.ts';
 import { useApi } from '../../api/use-api.ts';
 import { Link } from '../../components/link.tsx';
-import { useLocation } from '../../router.ts';
+import { SectionNav, type SectionPage } from '../../components/section-nav.tsx';
 import { can, useSignedIn } from '../../session.tsx';
 import { ENTITY_LABELS, FORMAT_LABELS, stamp } from './format.ts';
 
 /** The pages of the school data section, each shown only to those who may open it. */
-const SECTION: { href: string; label: string; permission: string }[] = [
+const SECTION: SectionPage[] = [
   { href: '/sync', label: 'Overview', permission: 'sync.read' },
   { href: '/sync/pupils', label: 'Pupils', permission: 'sync.read' },
   { href: '/sync/contacts', label: 'Contacts', permission: 'sync.read' },
@@ -26,25 +26,7 @@ const SECTION: { href: string; label: string; permission: string }[] = [
 
 /** The section's own navigation, above each page's h1. */
 export function SyncNav() {
-  const session = useSignedIn();
-  const { pathname } = useLocation();
-  const items = SECTION.filter((item) => can(session, item.permission));
-  return (
-    <nav className="subnav" aria-label="School data">
-      <ul className="subnav__list">
-        {items.map((item) => {
-          const current = pathname === item.href ? 'page' : item.href !== '/sync' && pathname.startsWith(`${item.href}/`) ? 'true' : undefined;
-          return (
-            <li key={item.href}>
-              <Link href={item.href} aria-current={current}>
-                {item.label}
-              </Link>
-            </li>
-          );
-        })}
-      </ul>
-    </nav>
-  );
+  return <SectionNav label="School data" root="/sync" pages={SECTION} />;
 }
 
 /** A moment, as "09:47, 24 Nov", machine-readable too. */
