@@ -30,8 +30,8 @@ export async function practiceBalance(scope: TenantScope): Promise<PracticeBalan
 
 /** Bytes of every document version the practice holds (signed copies included). */
 export async function storageUsed(scope: TenantScope): Promise<number> {
-  // Summed through the definer-free path: a client user's view of the table is narrowed by policy,
-  // but quota is the practice's, so the sum reads the blob catalogue, which has no client policy.
+  // The quota is the practice's, so the sum reads the blob catalogue (tenant policy only) rather than
+  // the document versions, which a client user would see only for their own clients.
   const row = await sql<{ used: string | null }>`SELECT sum(size_bytes)::text AS used FROM blobs WHERE tenant_id = ${scope.tenantId} AND purpose LIKE 'portal.%'`.execute(scope.trx);
   return Number(row.rows[0]?.used ?? 0);
 }
