@@ -66,7 +66,8 @@ function NotForOrganisation() {
     <section aria-labelledby="page-title">
       <h1 id="page-title">This page is not available for your organisation</h1>
       <p>
-        It is only for organisations of another kind (school data is held only by schools). Go to your{' '}
+        It belongs to another kind of organisation (school data to schools, the client portal to accountancy practices). Go
+        to your{' '}
         <Link href="/home">home page</Link>.
       </p>
     </section>
