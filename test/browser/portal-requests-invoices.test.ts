@@ -252,7 +252,7 @@ describe('information requests and invoices in a browser', () => {
       await p60.getByLabel('Upload a file').setInputFiles(p60File);
       await p60.getByRole('button', { name: /^Upload and attach/ }).click();
       await expect.poll(() => status(client, /“p60\.pdf” is uploaded and attached/).count(), { timeout: 15_000 }).toBe(1);
-      expect(await p60.getByRole('link', { name: 'p60.pdf' }).count()).toBe(1);
+      await expect.poll(() => p60.getByRole('link', { name: 'p60.pdf' }).count()).toBe(1);
       expect(await p60.textContent()).toMatch(/Attached: one document/);
       await checkState(client, '/portal/requests/:id (client) with a P60 attached');
 
@@ -567,8 +567,8 @@ describe('information requests and invoices in a browser', () => {
     neighbour.setDefaultTimeout(8_000);
     problems.set(neighbour, await watchPageProblems(neighbour, { allowHttpErrors: true }));
     await open(neighbour, '/portal', 'Your portal', '/portal (another client)');
-    expect(await neighbour.getByRole('region', { name: 'Questions to answer (0)' }).count()).toBe(1);
-    expect(await neighbour.getByRole('region', { name: 'Invoices to pay (0)' }).count()).toBe(1);
+    await expect.poll(() => neighbour.getByRole('region', { name: 'Questions to answer (0)' }).count()).toBe(1);
+    await expect.poll(() => neighbour.getByRole('region', { name: 'Invoices to pay (0)' }).count()).toBe(1);
     await neighbour.goto(at(invoiceUrl));
     await expect.poll(() => neighbour.getByRole('alert').textContent()).toMatch(/Could not load the invoice/);
     await neighbour.goto(at('/portal/invoices/new'));

@@ -222,7 +222,7 @@ describe('client portal pages in a browser', () => {
       await folders.getByLabel('New folder').fill('Engagement');
       await folders.getByRole('button', { name: 'Add the folder' }).click();
       await expect.poll(() => status(staff, /The folder “Engagement” is added/).count()).toBe(1);
-      expect(await folders.getByRole('listitem').allTextContents()).toEqual(['Engagement']);
+      await expect.poll(() => folders.getByRole('listitem').allTextContents()).toEqual(['Engagement']);
 
       await staff.getByRole('button', { name: /^Upload a document/ }).click();
       const form = staff.getByRole('form', { name: 'Upload a document for Robin Ledger' });
@@ -243,7 +243,7 @@ describe('client portal pages in a browser', () => {
       await form.getByLabel('Folder').selectOption({ label: 'Engagement' });
       await form.getByRole('button', { name: 'Upload', exact: true }).click();
       await expect.poll(() => status(staff, /Uploading|Checking the file/).count()).toBe(1);
-      expect(await staff.getByRole('progressbar', { name: 'Upload progress' }).count()).toBe(1);
+      await expect.poll(() => staff.getByRole('progressbar', { name: 'Upload progress' }).count()).toBe(1);
       await expectNoViolations(staff, '/portal/clients/:id while uploading');
       release();
       await expect.poll(() => status(staff, /“Engagement letter 2025” is uploaded/).count(), { timeout: 15_000 }).toBe(1);
@@ -412,7 +412,7 @@ describe('client portal pages in a browser', () => {
       expect(signing.postDataJSON()).toEqual({ signature: { kind: 'typed', text: 'Robin Ledger' }, consent: true });
       await expect.poll(() => status(client, /You signed the document/).count(), { timeout: 20_000 }).toBe(1);
       expect(await client.getByRole('main').locator('dl').first().textContent()).toMatch(/StatusSigned/);
-      expect(await client.getByRole('link', { name: /^Download the signed copy/ }).count()).toBe(1);
+      await expect.poll(() => client.getByRole('link', { name: /^Download the signed copy/ }).count()).toBe(1);
       await expectNoViolations(client, '/portal/flows/:id after signing');
       await expectNoSidewaysScroll(client, '/portal/flows/:id after signing');
     });
@@ -451,7 +451,7 @@ describe('client portal pages in a browser', () => {
       expect(await client.getByRole('main').locator('dl').first().textContent()).toMatch(/StatusSigned/);
       await open(client, '/portal', 'Your portal', '/portal (client)');
       expect(await client.getByRole('region', { name: 'Waiting for you (0)' }).textContent()).toMatch(/Nothing is waiting for you/);
-      expect(await client.getByRole('region', { name: 'Answered or closed' }).getByRole('listitem').count()).toBe(3);
+      await expect.poll(() => client.getByRole('region', { name: 'Answered or closed' }).getByRole('listitem').count()).toBe(3);
     });
 
     it('staff sees it signed and downloads the signed copy and the audit certificate', async () => {
