@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
 import type { AnswerValue, PortalDocument, PortalQuestion, PortalRequest } from '../../api/portal.ts';
 import { useApi } from '../../api/use-api.ts';
@@ -6,7 +6,8 @@ import { ErrorSummary, FieldErrors, type FormProblem, messagesFor, TextField } f
 import { plural } from '../sync/format.ts';
 import { DocumentsQuestion } from './documents-question.tsx';
 import { parsePounds, penceToInput } from './money.ts';
-import { TextAreaField, useReturnFocus } from './parts.tsx';
+import { DeclineWithReason } from './decline-form.tsx';
+import { TextAreaField } from './parts.tsx';
 
 /** The request as the server returned it after an answer, and what to say about it. */
 export type RequestChanged = (request: PortalRequest, message: string) => void;
@@ -256,70 +257,19 @@ function RadioQuestion({ question: q, label, errors, options }: { question: Port
 
 /** Decline to answer, with a reason; asked for only once they choose to. */
 export function DeclineRequestForm({ request, onDone }: { request: PortalRequest; onDone: RequestChanged }) {
-  const [open, setOpen] = useState(false);
-  const [reason, setReason] = useState('');
-  const [problems, setProblems] = useState<FormProblem[]>([]);
-  const [busy, setBusy] = useState(false);
-  const openButton = useReturnFocus(open);
-  const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (open) box.current?.querySelector('textarea')?.focus();
-  }, [open]);
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
-    if (!reason.trim()) {
-      setProblems([{ fieldId: 'decline-request-reason', message: 'Say why you are not answering' }]);
-      return;
-    }
-    setBusy(true);
-    try {
-      const updated = await api.post<PortalRequest>(`/api/v1/portal/requests/${encodeURIComponent(request.id)}/decline`, { reason: reason.trim() });
-      setProblems([]);
-      onDone(updated, 'You declined to answer. The practice can see your reason.');
-    } catch (error) {
-      setProblems(
-        error instanceof ApiError && error.kind === 'validation'
-          ? error.errors.map((e) => (e.field === 'reason' ? { fieldId: 'decline-request-reason', message: `Your reason ${e.reason}` } : { message: capitalise(`${e.field} ${e.reason}`) }))
-          : [{ message: describeProblem(error) }],
-      );
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  if (!open) {
-    return (
-      <div className="button-row">
-        <button ref={openButton} className="button button--secondary" type="button" onClick={() => setOpen(true)}>
-          I will not answer these questions
-        </button>
-      </div>
-    );
-  }
   return (
-    <form className="form panel" onSubmit={submit} noValidate aria-labelledby="decline-request-title">
-      <h2 id="decline-request-title">Decline to answer</h2>
-      <ErrorSummary problems={problems} title="Your answer was not sent" />
-      <div ref={box}>
-        <TextAreaField
-          id="decline-request-reason"
-          label="Why are you not answering?"
-          hint="The practice sees your reason. Your saved answers are not sent."
-          value={reason}
-          onChange={(event) => setReason(event.target.value)}
-          errors={messagesFor(problems, 'decline-request-reason')}
-        />
-      </div>
-      <div className="button-row">
-        <button className="button button--warning" type="submit" disabled={busy}>
-          Decline to answer
-        </button>
-        <button className="button button--secondary" type="button" onClick={() => setOpen(false)}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    <DeclineWithReason<PortalRequest>
+      id="decline-request"
+      url={`/api/v1/portal/requests/${encodeURIComponent(request.id)}/decline`}
+      wording={{
+        open: 'I will not answer these questions',
+        title: 'Decline to answer',
+        label: 'Why are you not answering?',
+        hint: 'The practice sees your reason. Your saved answers are not sent.',
+        empty: 'Say why you are not answering',
+        done: 'You declined to answer. The practice can see your reason.',
+      }}
+      onDone={onDone}
+    />
   );
 }

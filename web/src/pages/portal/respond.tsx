@@ -1,24 +1,14 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, capitalise, describeProblem } from '../../api/client.ts';
+import { useState, type FormEvent } from 'react';
+import { api } from '../../api/client.ts';
 import type { PortalFlowWithTimeline, SignatureInput } from '../../api/portal.ts';
-import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, TextField } from '../../components/forms.tsx';
+import { ErrorSummary, FieldErrors, type FieldNames, type FormProblem, messagesFor, problemsFrom, TextField } from '../../components/forms.tsx';
 import { plural } from '../sync/format.ts';
-import { describedBy, TextAreaField, useReturnFocus } from './parts.tsx';
+import { DeclineWithReason } from './decline-form.tsx';
+import { describedBy, TextAreaField } from './parts.tsx';
 import { SignaturePad } from './signature-pad.tsx';
 
 /** The recipient's answer reached the server: the flow as it now stands, and what to say about it. */
 export type Responded = (flow: PortalFlowWithTimeline, message: string) => void;
-
-/** Field problems from the API, named by this form's fields; anything else as a message of its own. */
-function explain(error: unknown, fields: FieldNames): FormProblem[] {
-  if (error instanceof ApiError && error.kind === 'validation' && error.errors.length > 0) {
-    return error.errors.map((e) => {
-      const field = fields[e.field];
-      return field ? { fieldId: field.id, message: `${field.label} ${e.reason}` } : { message: capitalise(`${e.field} ${e.reason}`) };
-    });
-  }
-  return [{ message: describeProblem(error) }];
-}
 
 const APPROVAL_FIELDS: FieldNames = {
   decision: { id: 'respond-approve', label: 'Your answer' },
@@ -50,7 +40,7 @@ export function ApprovalForm({ flow, onDone }: { flow: PortalFlowWithTimeline; o
       setProblems([]);
       onDone(updated, decision === 'approve' ? 'You approved it. The practice has been told.' : 'You rejected it. The practice can see your comment.');
     } catch (error) {
-      setProblems(explain(error, APPROVAL_FIELDS));
+      setProblems(problemsFrom(error, APPROVAL_FIELDS));
     } finally {
       setBusy(false);
     }
@@ -129,7 +119,7 @@ export function SignatureForm({ flow, signerName, onDone }: { flow: PortalFlowWi
       setProblems([]);
       onDone(updated, `You signed ${count === 1 ? 'the document' : plural(count, 'document')}. You can download the signed ${count === 1 ? 'copy' : 'copies'} below.`);
     } catch (error) {
-      setProblems(explain(error, SIGN_FIELDS));
+      setProblems(problemsFrom(error, SIGN_FIELDS));
     } finally {
       setBusy(false);
     }
@@ -217,70 +207,19 @@ export function SignatureForm({ flow, signerName, onDone }: { flow: PortalFlowWi
 
 /** Decline to sign, with a reason; asked for only once they choose to. */
 export function DeclineForm({ flow, onDone }: { flow: PortalFlowWithTimeline; onDone: Responded }) {
-  const [open, setOpen] = useState(false);
-  const [reason, setReason] = useState('');
-  const [problems, setProblems] = useState<FormProblem[]>([]);
-  const [busy, setBusy] = useState(false);
-  const openButton = useReturnFocus(open);
-  const reasonBox = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (open) reasonBox.current?.querySelector('textarea')?.focus();
-  }, [open]);
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
-    if (!reason.trim()) {
-      setProblems([{ fieldId: 'decline-reason', message: 'Say why you are not signing' }]);
-      return;
-    }
-    setBusy(true);
-    try {
-      const updated = await api.post<PortalFlowWithTimeline>(`/api/v1/portal/flows/${encodeURIComponent(flow.id)}/decline`, { reason: reason.trim() });
-      setProblems([]);
-      onDone(updated, 'You declined to sign. The practice can see your reason.');
-    } catch (error) {
-      setProblems(explain(error, { reason: { id: 'decline-reason', label: 'Your reason' } }));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  if (!open) {
-    return (
-      <div className="button-row">
-        <button ref={openButton} className="button button--secondary" type="button" onClick={() => setOpen(true)}>
-          I will not sign
-        </button>
-      </div>
-    );
-  }
   return (
-    <form className="form panel" onSubmit={submit} noValidate aria-labelledby="decline-title">
-      <h2 id="decline-title">Decline to sign</h2>
-      <ErrorSummary problems={problems} title="Your answer was not sent" />
-      <div ref={reasonBox}>
-        <TextAreaField
-          id="decline-reason"
-          label="Why are you not signing?"
-          hint="The practice sees your reason. Nothing is signed."
-          value={reason}
-          onChange={(event) => setReason(event.target.value)}
-          errors={messagesFor(problems, 'decline-reason')}
-        />
-      </div>
-      <div className="button-row">
-        <button className="button button--warning" type="submit" disabled={busy}>
-          Decline to sign
-        </button>
-        <button
-          className="button button--secondary"
-          type="button"
-          onClick={() => setOpen(false)}
-        >
-          Cancel
-        </button>
-      </div>
-    </form>
+    <DeclineWithReason<PortalFlowWithTimeline>
+      id="decline"
+      url={`/api/v1/portal/flows/${encodeURIComponent(flow.id)}/decline`}
+      wording={{
+        open: 'I will not sign',
+        title: 'Decline to sign',
+        label: 'Why are you not signing?',
+        hint: 'The practice sees your reason. Nothing is signed.',
+        empty: 'Say why you are not signing',
+        done: 'You declined to sign. The practice can see your reason.',
+      }}
+      onDone={onDone}
+    />
   );
 }
