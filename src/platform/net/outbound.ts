@@ -2,9 +2,10 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 /**
- * Outbound HTTP to addresses a customer typed in (webhook receivers). Such an address must not
+ * Outbound HTTP to addresses a customer typed in (webhook receivers, MIS connections). Such an address must not
  * reach our own network: loopback, private, link-local (cloud metadata at 169.254.169.254),
  * carrier-grade NAT, multicast and documentation ranges are refused. The check sits in the DNS
  * lookup the connection itself uses, so a name that resolves to a public address when checked
@@ -60,6 +61,33 @@ function publicOnlyLookup(hostname: string, options: dns.LookupOptions, callback
   });
 }
 
+/** Refuses an IP literal in the URL, which is connected to without any lookup. */
+function refusesLiteral(url: URL): boolean {
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  return net.isIP(literal) !== 0 && !isPublicAddress(literal);
+}
+
+/** True when `err` (as fetch or a request rejects) is, or was caused by, a refused address. */
+export function isOutboundRefusal(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof OutboundAddressRefused) return true;
+  }
+  return false;
+}
+
+let publicOnlyAgent: Agent | undefined;
+
+/**
+ * fetch with the same rule as postOutbound: with `allowPrivate` false, a host that is (or resolves
+ * to) a non-public address is refused with OutboundAddressRefused, as the cause of fetch's error.
+ */
+export function fetchOutbound(url: URL, init: RequestInit, allowPrivate: boolean): Promise<Response> {
+  if (!allowPrivate && refusesLiteral(url)) return Promise.reject(new TypeError('fetch failed', { cause: new OutboundAddressRefused() }));
+  publicOnlyAgent ??= new Agent({ connect: { lookup: publicOnlyLookup as unknown as typeof dns.lookup } });
+  // undici's own fetch: the global one may not accept a dispatcher from another undici version.
+  return undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), ...(allowPrivate ? {} : { dispatcher: publicOnlyAgent }) }) as unknown as Promise<Response>;
+}
+
 export interface OutboundPost {
   url: string;
   headers: Record<string, string>;
@@ -76,9 +104,8 @@ export interface OutboundPost {
  */
 export function postOutbound(request: OutboundPost): Promise<number> {
   const url = new URL(request.url);
-  const literal = url.hostname.replace(/^\[|\]$/g, '');
   // An IP written in the URL is connected to without any lookup: check it here.
-  if (!request.allowPrivate && net.isIP(literal) !== 0 && !isPublicAddress(literal)) return Promise.reject(new OutboundAddressRefused());
+  if (!request.allowPrivate && refusesLiteral(url)) return Promise.reject(new OutboundAddressRefused());
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<number>((resolve, reject) => {
     const outgoing = client.request(

@@ -273,8 +273,9 @@ export async function runConnection(platform: Platform, context: TenantContext, 
     return { stored, since };
   });
   let batch: ImportBatch;
-  if (stored.kind === 'oneroster-rest') batch = await readOneRosterRest(stored.settings, { since, signal: options.signal });
-  else batch = await readWonde(stored.settings, { updatedAfter: since, signal: options.signal });
+  const allowPrivateAddresses = platform.config.allowPrivateOutbound;
+  if (stored.kind === 'oneroster-rest') batch = await readOneRosterRest(stored.settings, { since, signal: options.signal, allowPrivateAddresses });
+  else batch = await readWonde(stored.settings, { updatedAfter: since, signal: options.signal, allowPrivateAddresses });
   const startedBy = options.startedBy ?? (context.actor.id ? `${context.actor.type}:${context.actor.id}` : 'schedule');
   return runImport(platform, context, batch, { format: stored.kind, source: connectionSource(connectionId), connectionId, startedBy });
 }

@@ -1,3 +1,4 @@
+import { fetchOutbound, isOutboundRefusal } from '../../../platform/net/outbound.ts';
 import type { ImportProblem } from '../model.ts';
 
 /**
@@ -89,20 +90,32 @@ function networkReason(err: unknown): string {
   return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? code : 'network error';
 }
 
+/** How a connector's requests may go out. */
+export interface Outbound {
+  signal: AbortSignal | undefined;
+  /**
+   * A school's MIS lives on the internet: its address (typed in by an admin) may not reach our
+   * own network unless OUTBOUND_PRIVATE_ADDRESSES=allow (tests, development).
+   */
+  allowPrivateAddresses: boolean;
+}
+
 /** One request, retried on network failures, 429 and 5xx. Redirects are not followed. */
-export async function fetchWithRetry(url: URL, init: RequestInit, location: string, signal: AbortSignal | undefined): Promise<Fetched> {
+export async function fetchWithRetry(url: URL, init: RequestInit, location: string, outbound: Outbound): Promise<Fetched> {
+  const { signal } = outbound;
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw new Stop({ location, message: 'the import was cancelled' });
     let res: Response;
     let body: string;
     try {
       const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-      res = await fetch(url, { ...init, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      res = await fetchOutbound(url, { ...init, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout }, outbound.allowPrivateAddresses);
       const read = await readCapped(res);
       if (read === undefined) throw new Stop({ location, message: `the response is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB` });
       body = read;
     } catch (err) {
       if (err instanceof Stop) throw err;
+      if (isOutboundRefusal(err)) throw new Stop({ location, message: 'the address is not on the public internet (check the URL)' });
       if (signal?.aborted) throw new Stop({ location, message: 'the import was cancelled' });
       if (attempt >= MAX_ATTEMPTS) {
         throw new Stop({ location, message: `could not reach the service (${networkReason(err)}) after ${attempt} attempts` });

@@ -4,9 +4,13 @@ import type { ImportBatch, Phone } from '../model.ts';
 import { fakeSchool } from '../testing/fake-school.ts';
 import { startOneRosterServer, type OneRosterServer } from '../testing/oneroster-server.ts';
 import { retryAfterMs } from './http.ts';
-import { readOneRosterRest, type OneRosterRestSettings } from './oneroster-rest.ts';
+import { readOneRosterRest as readOneRosterRestStrict, type OneRosterRestOptions, type OneRosterRestSettings } from './oneroster-rest.ts';
 
 const SCHOOL = fakeSchool({ pupils: 60, seed: 11 });
+
+// The test servers listen on 127.0.0.1, which a production read refuses (see 'public addresses').
+const readOneRosterRest = (settings: OneRosterRestSettings, options: OneRosterRestOptions = {}) =>
+  readOneRosterRestStrict(settings, { allowPrivateAddresses: true, ...options });
 
 function settingsFor(server: OneRosterServer, version: '1.1' | '1.2'): OneRosterRestSettings {
   return { baseUrl: server.url, tokenUrl: server.tokenUrl, clientId: server.clientId, clientSecret: server.clientSecret, version };
@@ -281,6 +285,26 @@ describe('readOneRosterRest', () => {
       expect(batch.errors[0]!.location).toBe('GET /ims/oneroster/v1p1/users?offset=0: users[0].familyName');
       expect(JSON.stringify(batch)).not.toContain('Private-Name');
       expectNoRecords(batch);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('public addresses: refuses a service on this machine or a private network unless allowed, before any request', async () => {
+    const server = await startOneRosterServer(SCHOOL);
+    try {
+      const refused = 'the address is not on the public internet (check the URL)';
+      const local = await readOneRosterRestStrict(settingsFor(server, '1.1'));
+      expect(local.errors).toEqual([{ location: 'POST /oauth/token', message: refused }]);
+      // By name: the check is in the lookup the connection makes.
+      const named = { ...settingsFor(server, '1.1'), baseUrl: server.url.replace('127.0.0.1', 'localhost'), tokenUrl: server.tokenUrl.replace('127.0.0.1', 'localhost') };
+      expect((await readOneRosterRestStrict(named)).errors.map((e) => e.message)).toEqual([refused]);
+      expect(server.calls).toEqual([]);
+      const internal = await readOneRosterRestStrict({ baseUrl: 'https://10.1.2.3', tokenUrl: 'https://[fd00::1]/token', clientId: 'c', clientSecret: 's', version: '1.2' });
+      expect(internal.errors.map((e) => e.message)).toEqual([refused]);
+      const allowed = await readOneRosterRest(settingsFor(server, '1.1'));
+      expect(allowed.errors).toEqual([]);
+      expect(allowed.pupils.length).toBeGreaterThan(0);
     } finally {
       await server.close();
     }

@@ -3,10 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address, Email, ImportBatch, Phone } from '../model.ts';
 import { fakeSchool } from '../testing/fake-school.ts';
 import { startWondeServer, type WondeServer } from '../testing/wonde-server.ts';
-import { readWonde, type WondeSettings } from './wonde.ts';
+import { readWonde as readWondeStrict, type WondeOptions, type WondeSettings } from './wonde.ts';
 
 const SCHOOL = fakeSchool({ pupils: 60, seed: 23, attendanceDays: 3 });
 
+// The test servers listen on 127.0.0.1, which a production read refuses (see 'public addresses').
+const readWonde = (settings: WondeSettings, options: WondeOptions = {}) => readWondeStrict(settings, { allowPrivateAddresses: true, ...options });
 const settingsFor = (server: WondeServer): WondeSettings => ({ baseUrl: server.url, token: server.token, schoolId: server.schoolId });
 const byId = <T extends { misId: string }>(list: T[]) => [...list].sort((a, b) => (a.misId < b.misId ? -1 : a.misId > b.misId ? 1 : 0));
 
@@ -259,6 +261,27 @@ describe('readWonde', () => {
       expect(batch.errors).toEqual([{ location: `GET /v1.0/schools/${server.schoolId}/employees?page=1: data[0].surname`, message: expect.any(String) }]);
       expect(JSON.stringify(batch)).not.toContain('Private-Name');
       expectNoRecords(batch);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('public addresses: refuses a server on this machine or a private network unless allowed, before any request', async () => {
+    const server = await startWondeServer(SCHOOL);
+    try {
+      const local = await readWondeStrict(settingsFor(server));
+      expect(local.errors).toEqual([{ location: `GET /v1.0/schools/${server.schoolId}`, message: 'the address is not on the public internet (check the URL)' }]);
+      // By name: the check is in the lookup the connection makes.
+      const byName = await readWondeStrict({ ...settingsFor(server), baseUrl: server.url.replace('127.0.0.1', 'localhost') });
+      expect(byName.errors.map((e) => e.message)).toEqual(['the address is not on the public internet (check the URL)']);
+      expect(server.calls).toEqual([]);
+      const metadata = await readWondeStrict({ baseUrl: 'https://169.254.169.254', token: 't', schoolId: 'A1' });
+      expect(metadata.errors.map((e) => e.message)).toEqual(['the address is not on the public internet (check the URL)']);
+      expect(metadata.pupils).toEqual([]);
+      // The same settings with OUTBOUND_PRIVATE_ADDRESSES=allow read the school.
+      const allowed = await readWonde(settingsFor(server));
+      expect(allowed.errors).toEqual([]);
+      expect(allowed.pupils.length).toBeGreaterThan(0);
     } finally {
       await server.close();
     }

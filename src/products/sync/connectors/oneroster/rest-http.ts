@@ -1,4 +1,4 @@
-import { fetchWithRetry, isRecord, MAX_ATTEMPTS, Stop } from '../http.ts';
+import { fetchWithRetry, isRecord, MAX_ATTEMPTS, Stop, type Outbound } from '../http.ts';
 
 /** The HTTP of a OneRoster REST service: status messages, paging headers and the client-credentials token. */
 
@@ -48,7 +48,7 @@ export interface AccessToken {
 export async function requestToken(
   tokenUrl: URL,
   client: { clientId: string; clientSecret: string; version: '1.1' | '1.2' },
-  signal: AbortSignal | undefined,
+  outbound: Outbound,
 ): Promise<AccessToken> {
   const location = `POST ${tokenUrl.pathname}`;
   const basic = Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64');
@@ -61,7 +61,7 @@ export async function requestToken(
       body: body.toString(),
     },
     location,
-    signal,
+    outbound,
   );
   if (res.status === 400 || res.status === 401) {
     // RFC 6749 §5.2 error codes are protocol words, never a secret: safe to act on.

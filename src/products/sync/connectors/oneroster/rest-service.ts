@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { fetchWithRetry, isLoopback, isRecord, issuePath, Stop } from '../http.ts';
+import { fetchWithRetry, isLoopback, isRecord, issuePath, Stop, type Outbound } from '../http.ts';
 import { RestReader } from '../rest-reader.ts';
 import { hasNextLink, requestToken, statusMessage, totalCount, type AccessToken } from './rest-http.ts';
 import { head, type GoneSchema, type Read } from './rest-schemas.ts';
@@ -20,6 +20,8 @@ export interface OneRosterRestOptions {
   /** `limit` per page (default 100). */
   pageSize?: number;
   signal?: AbortSignal;
+  /** OUTBOUND_PRIVATE_ADDRESSES=allow: a OneRoster service on this machine (tests, development). */
+  allowPrivateAddresses?: boolean;
 }
 
 const SERVICE_PATH = { '1.1': '/ims/oneroster/v1p1', '1.2': '/ims/oneroster/rostering/v1p2' } as const;
@@ -34,7 +36,7 @@ const MAX_PAGES = 20_000;
  */
 export abstract class OneRosterService extends RestReader {
   private readonly limit: number;
-  private readonly signal: AbortSignal | undefined;
+  private readonly outbound: Outbound;
   protected serviceUrl!: URL;
   private tokenUrl!: URL;
   private sinceMs: number | undefined;
@@ -47,7 +49,7 @@ export abstract class OneRosterService extends RestReader {
   ) {
     super(options.since === undefined ? 'full' : 'delta', { location: 'oneroster-rest', label: 'OneRoster' });
     this.limit = Math.min(Math.max(Math.floor(options.pageSize ?? DEFAULT_PAGE_SIZE) || DEFAULT_PAGE_SIZE, 1), 10_000);
-    this.signal = options.signal;
+    this.outbound = { signal: options.signal, allowPrivateAddresses: options.allowPrivateAddresses ?? false };
     if (options.since !== undefined) {
       const ms = Date.parse(options.since);
       if (!Number.isNaN(ms)) {
@@ -94,7 +96,7 @@ export abstract class OneRosterService extends RestReader {
 
   private async accessToken(force: boolean): Promise<string> {
     if (!force && this.token && Date.now() < this.token.expiresAt) return this.token.value;
-    this.token = await requestToken(this.tokenUrl, this.settings, this.signal);
+    this.token = await requestToken(this.tokenUrl, this.settings, this.outbound);
     return this.token.value;
   }
 
@@ -103,7 +105,7 @@ export abstract class OneRosterService extends RestReader {
     let refreshed = false;
     for (;;) {
       const token = await this.accessToken(false);
-      const res = await fetchWithRetry(url, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } }, location, this.signal);
+      const res = await fetchWithRetry(url, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } }, location, this.outbound);
       if (res.status === 401 && !refreshed) {
         refreshed = true;
         await this.accessToken(true);

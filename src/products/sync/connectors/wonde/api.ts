@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { fetchWithRetry, isLoopback, isRecord, issuePath, MAX_ATTEMPTS, Stop } from '../http.ts';
+import { fetchWithRetry, isLoopback, isRecord, issuePath, MAX_ATTEMPTS, Stop, type Outbound } from '../http.ts';
 import { RestReader } from '../rest-reader.ts';
 import { wondeTimestamp } from './values.ts';
 
@@ -14,6 +14,8 @@ export interface WondeOptions {
   /** Read only what changed after this instant (ISO 8601, or Wonde's `YYYY-MM-DD HH:MM:SS`, UTC): a delta. */
   updatedAfter?: string;
   signal?: AbortSignal;
+  /** OUTBOUND_PRIVATE_ADDRESSES=allow: a Wonde-shaped server on this machine (tests, development). */
+  allowPrivateAddresses?: boolean;
 }
 
 const PER_PAGE = 100;
@@ -36,7 +38,7 @@ function statusMessage(status: number): string {
  * lists read page by page (following `meta.pagination.next`, never to another host).
  */
 export abstract class WondeApi extends RestReader {
-  private readonly signal: AbortSignal | undefined;
+  private readonly outbound: Outbound;
   private readonly updatedAfter: string | undefined;
   protected schoolUrl!: URL;
 
@@ -45,7 +47,7 @@ export abstract class WondeApi extends RestReader {
     options: WondeOptions,
   ) {
     super(options.updatedAfter === undefined ? 'full' : 'delta', { location: 'wonde', label: 'Wonde' });
-    this.signal = options.signal;
+    this.outbound = { signal: options.signal, allowPrivateAddresses: options.allowPrivateAddresses ?? false };
     this.updatedAfter = options.updatedAfter === undefined ? undefined : wondeTimestamp(options.updatedAfter);
   }
 
@@ -77,7 +79,7 @@ export abstract class WondeApi extends RestReader {
   }
 
   protected async getJson(url: URL, location: string, tolerate: readonly number[] = []): Promise<unknown> {
-    const res = await fetchWithRetry(url, { headers: { Authorization: `Bearer ${this.settings.token}`, Accept: 'application/json' } }, location, this.signal);
+    const res = await fetchWithRetry(url, { headers: { Authorization: `Bearer ${this.settings.token}`, Accept: 'application/json' } }, location, this.outbound);
     if (tolerate.includes(res.status)) return null;
     if (res.status < 200 || res.status > 299) throw new Stop({ location: `${location} (HTTP ${res.status})`, message: statusMessage(res.status) });
     try {
