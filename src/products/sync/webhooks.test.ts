@@ -123,6 +123,10 @@ describe('sync webhooks', () => {
   it('registers a webhook through the API, shows its secret once and masks it in lists', async () => {
     const refused = await app.inject({ method: 'POST', url: '/api/v1/sync/webhooks', headers: bearer(a.token), payload: { grantee: 'messaging', url: 'http://hooks.example.test/x' } });
     expect(expectProblem(refused, 400).errors).toEqual([expect.objectContaining({ field: 'url' })]);
+    // A grantee nobody could grant to would receive nothing: a typo is refused, and nothing is saved.
+    const typo = await app.inject({ method: 'POST', url: '/api/v1/sync/webhooks', headers: bearer(a.token), payload: { grantee: 'mesaging', url: receiver.url } });
+    expect(expectProblem(typo, 400).errors).toEqual([{ field: 'grantee', reason: expect.stringMatching(/^is not a product \(messaging, .*\), one of the school's API clients or an app it has granted$/) }]);
+    expect((await app.inject({ url: '/api/v1/sync/webhooks', headers: bearer(a.token) })).json()).toEqual({ webhooks: [] });
 
     const created = await app.inject({ method: 'POST', url: '/api/v1/sync/webhooks', headers: bearer(a.token), payload: { grantee: 'messaging', url: receiver.url } });
     expect(created.statusCode, created.body).toBe(201);

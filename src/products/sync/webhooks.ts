@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../../platform/audit/audit-writer.ts';
 import type { SyncGrantScope } from '../../platform/db/schema.ts';
-import { ConflictError, NotFoundError } from '../../platform/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../platform/errors.ts';
 import type { JobDefinition } from '../../platform/jobs/queue.ts';
 import { OutboundAddressRefused, postOutbound } from '../../platform/net/outbound.ts';
 import type { Platform } from '../../platform/platform.ts';
@@ -11,6 +11,7 @@ import { SYSTEM_ACTOR, systemMeta, type Actor, type TenantContext, type TenantSc
 import { parseOrThrow } from '../../platform/validation.ts';
 import type { ChangeRow } from './engine/apply.ts';
 import { CHUNK, chunked } from './engine/bulk.ts';
+import { SYNC_PRODUCTS } from './sharing.ts';
 
 /**
  * Change events and signed webhooks, so linked apps need not poll.
@@ -145,6 +146,18 @@ async function requireSchool(scope: TenantScope): Promise<void> {
 export async function registerWebhook(scope: TenantScope, input: WebhookInput): Promise<SyncWebhook & { secret: string }> {
   const data = parseOrThrow(webhookSchema, input);
   await requireSchool(scope);
+  // A typo would save and then silently receive nothing. The grantee must be something the school
+  // can grant to: a product, one of its API clients (a grant may come after the webhook), or a
+  // grantee it has already granted. Deliveries follow the grant as it is at each delivery.
+  if (!(SYNC_PRODUCTS as readonly string[]).includes(data.grantee)) {
+    const client = await scope.trx.selectFrom('sync_api_clients').select('id').where('client_id', '=', data.grantee).where('revoked_at', 'is', null).executeTakeFirst();
+    const granted = client
+      ? undefined
+      : await scope.trx.selectFrom('sync_grants').select('id').where('grantee', '=', data.grantee).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!client && !granted) {
+      throw new ValidationError([{ field: 'grantee', reason: `is not a product (${SYNC_PRODUCTS.join(', ')}), one of the school's API clients or an app it has granted` }]);
+    }
+  }
   const secret = `whsec_${crypto.randomBytes(32).toString('base64url')}`;
   const row = await scope.trx
     .insertInto('sync_webhooks')
