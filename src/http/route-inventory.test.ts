@@ -668,7 +668,7 @@ beforeAll(async () => {
   const uploaded = await app.inject({ method: 'POST', url: `/api/v1/portal/clients/${paClientId}/documents?filename=accounts.pdf`, headers: { ...bearer(pa.token), 'content-type': 'application/pdf' }, payload: pdf() });
   paDocumentId = uploaded.json().document.id;
   const paInvoice = await asSystem(platform, pa.id, (scope) =>
-    createInvoice(scope, { clientId: paClientId, dueOn: '2026-12-31', lines: [{ description: 'Year-end accounts', quantity: '1', unitPricePence: 90_000, vatRate: 'standard' }] }),
+    createInvoice(platform.queue, scope, { clientId: paClientId, dueOn: '2026-12-31', lines: [{ description: 'Year-end accounts', quantity: '1', unitPricePence: 90_000, vatRate: 'standard' }] }, 'http://custos.test'),
   );
   paInvoiceId = paInvoice.id;
   paInvoiceNumber = paInvoice.number;

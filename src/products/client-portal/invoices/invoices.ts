@@ -2,11 +2,14 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../../../platform/audit/audit-writer.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from '../../../platform/errors.ts';
+import type { JobQueue } from '../../../platform/jobs/queue.ts';
 import { isUuid, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
+import { mailClientUsers } from '../client-mail.ts';
 import { actorLabel, getClient } from '../clients.ts';
 import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
 import { formatQuantity, parseInvoiceLines, VAT_RATE_PERCENT, VAT_RATES, type VatRate, type VatSummaryRow } from '../payments/money.ts';
 import { requirePractice } from '../practice.ts';
+import { invoiceIssued } from '../reminders/wording.ts';
 
 /**
  * Invoices a practice raises to its clients. Lines (descriptions included) are sealed as one JSON
@@ -216,8 +219,12 @@ function invoiceInput(input: unknown) {
 
 const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
 
-/** Raises an invoice to one of the practice's clients. Every bad field is named at once (lines[0].vatRate, dueOn…). */
-export async function createInvoice(scope: TenantScope, input: CreateInvoiceInput): Promise<Invoice> {
+/**
+ * Raises an invoice to one of the practice's clients and emails the client's users (amounts and a
+ * link, not what the lines say) in the same transaction. Every bad field is named at once
+ * (lines[0].vatRate, dueOn…).
+ */
+export async function createInvoice(queue: JobQueue, scope: TenantScope, input: CreateInvoiceInput, portalUrl: string): Promise<Invoice> {
   const { data, totals } = invoiceInput(input);
   await requirePractice(scope);
   await getClient(scope, data.clientId);
@@ -269,6 +276,8 @@ export async function createInvoice(scope: TenantScope, input: CreateInvoiceInpu
       dueOn: { after: data.dueOn },
     },
   });
+  const practice = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  await mailClientUsers(queue, scope, data.clientId, invoiceIssued(practice.name, { id, number, grossPence: totals.grossPence, vatPence: totals.vatPence, currency: 'gbp', dueOn: data.dueOn }, portalUrl));
   return getInvoice(scope, id);
 }
 
@@ -325,16 +334,25 @@ export async function lockInvoice(scope: TenantScope, invoiceId: string): Promis
   return row as InvoiceRow;
 }
 
-/** Cancels an outstanding invoice; a paid one stays paid (a refund happens at Stripe, then a credit note). */
-export async function voidInvoice(scope: TenantScope, invoiceId: string): Promise<Invoice> {
+/**
+ * Cancels an outstanding invoice; a paid one stays paid (a refund happens at Stripe, then a credit
+ * note). Returns the invoice and its latest Checkout Session, for the caller to close its payment
+ * page once this commits (a payment that still arrives is refused by the webhook).
+ */
+export async function voidInvoice(scope: TenantScope, invoiceId: string): Promise<{ invoice: Invoice; checkoutSessionId: string | null }> {
   const row = await lockInvoice(scope, invoiceId);
   if (row.status === 'void') throw new ConflictError(`invoice ${row.number} is already void`);
   if (row.status === 'paid') throw new ConflictError(`invoice ${row.number} is paid and cannot be voided; refund the payment and issue a credit note instead`);
-  await scope.trx.updateTable('portal_invoices').set({ status: 'void', next_reminder_at: null }).where('id', '=', invoiceId).execute();
+  const { checkout_session_id: checkoutSessionId } = await scope.trx
+    .updateTable('portal_invoices')
+    .set({ status: 'void', next_reminder_at: null })
+    .where('id', '=', invoiceId)
+    .returning('checkout_session_id')
+    .executeTakeFirstOrThrow();
   await recordAudit(scope, {
     action: 'portal.invoice_voided',
     target: { type: 'portal_invoice', id: invoiceId },
     changes: { status: { before: 'outstanding', after: 'void' }, grossPence: { before: Number(row.gross_pence), after: Number(row.gross_pence) } },
   });
-  return getInvoice(scope, invoiceId);
+  return { invoice: await getInvoice(scope, invoiceId), checkoutSessionId };
 }

@@ -2,9 +2,9 @@ import { recordAudit } from '../../../platform/audit/audit-writer.ts';
 import { DecryptionError } from '../../../platform/crypto/aead.ts';
 import { AppError, PROBLEM_BASE } from '../../../platform/errors.ts';
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
-import { enqueueMail } from '../../../platform/mail/mail.ts';
 import type { Platform } from '../../../platform/platform.ts';
 import { isUuid, SYSTEM_ACTOR, type RequestMeta, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
+import { mailClientUsers } from '../client-mail.ts';
 import { formatPence } from '../payments/money.ts';
 import type { InvoicePaymentEvent, StripePayments } from '../payments/stripe.ts';
 import { OnlinePaymentNotSetUpError, parsePaymentReference, PaymentRefusedError } from './checkout.ts';
@@ -131,23 +131,13 @@ async function queueReceipts(
   publicUrl: string,
 ): Promise<void> {
   const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
-  const recipients = await scope.trx
-    .selectFrom('portal_client_members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select('u.email_enc')
-    .where('m.client_id', '=', invoice.clientId)
-    .where('u.status', '!=', 'disabled')
-    .execute();
   const paidOn = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', dateStyle: 'long', timeStyle: 'short' }).format(invoice.paidAt);
-  for (const recipient of recipients) {
-    await enqueueMail(queue, scope, {
-      to: scope.cipher.open('users.email', recipient.email_enc),
-      subject: `Receipt: ${organisation.name} received your payment for invoice ${invoice.number}`,
-      text:
-        `${organisation.name} has received your payment of ${formatPence(invoice.grossPence)} (including VAT of ${formatPence(invoice.vatPence)}) for invoice ${invoice.number}.\n\n` +
-        `Paid: ${paidOn} (UK time)\n` +
-        (invoice.paymentReference ? `Payment reference: ${invoice.paymentReference}\n` : '') +
-        `\nThe invoice and its receipt are in your portal:\n${publicUrl}/portal/invoices/${invoice.id}\n`,
-    });
-  }
+  await mailClientUsers(queue, scope, invoice.clientId, {
+    subject: `Receipt: ${organisation.name} received your payment for invoice ${invoice.number}`,
+    text:
+      `${organisation.name} has received your payment of ${formatPence(invoice.grossPence)} (including VAT of ${formatPence(invoice.vatPence)}) for invoice ${invoice.number}.\n\n` +
+      `Paid: ${paidOn} (UK time)\n` +
+      (invoice.paymentReference ? `Payment reference: ${invoice.paymentReference}\n` : '') +
+      `\nThe invoice and its receipt are in your portal:\n${publicUrl}/portal/invoices/${invoice.id}\n`,
+  });
 }

@@ -96,6 +96,23 @@ describe('Checkout Sessions through the real SDK', () => {
     await expect(reused).rejects.toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
   });
 
+  it('expires an open session (its page can no longer be paid); a completed or expired one reports false; an unknown one throws', async () => {
+    const payments = createStripePayments(settings());
+    const open = await payments.createInvoiceCheckout(request());
+    expect(await payments.expireCheckout(open.sessionId)).toBe(true);
+    expect(fake.sessions.get(open.sessionId)).toMatchObject({ status: 'expired', url: null });
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', path: `/v1/checkout/sessions/${open.sessionId}/expire` });
+    expect(() => fake.completeCheckout(open.sessionId)).toThrow(/expired and cannot be paid/);
+    expect(await payments.expireCheckout(open.sessionId)).toBe(false);
+
+    const paid = await payments.createInvoiceCheckout(request());
+    fake.completeCheckout(paid.sessionId);
+    expect(await payments.expireCheckout(paid.sessionId)).toBe(false);
+    expect(fake.sessions.get(paid.sessionId)).toMatchObject({ status: 'complete', payment_status: 'paid' });
+
+    await expect(payments.expireCheckout('cs_test_nosuchsession')).rejects.toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  });
+
   it('a wrong secret key gives the SDK’s authentication error', async () => {
     const stripe = createStripeClient({ ...settings(), secretKey: 'sk_test_notTheRightKey1234' });
     const error = await createInvoiceCheckout(stripe, request()).catch((e: unknown) => e);

@@ -144,9 +144,24 @@ export async function createInvoiceCheckout(stripe: Stripe, input: InvoiceChecko
   return { sessionId: session.id, url: session.url };
 }
 
+/**
+ * Closes a Checkout Session's payment page: true when it was open and is now expired, false when
+ * it had already completed or expired (Stripe answers 400 then; nothing is left to close).
+ */
+export async function expireCheckout(stripe: Stripe, sessionId: string): Promise<boolean> {
+  try {
+    await stripe.checkout.sessions.expire(sessionId);
+    return true;
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 400) return false;
+    throw error;
+  }
+}
+
 export interface StripePayments {
   stripe: Stripe;
   createInvoiceCheckout(request: InvoiceCheckoutRequest): Promise<InvoiceCheckout>;
+  expireCheckout(sessionId: string): Promise<boolean>;
   verifyWebhook(rawBody: Buffer | string, signatureHeader: string | string[] | undefined, toleranceSeconds?: number): StripeWebhookResult;
 }
 
@@ -157,6 +172,7 @@ export function createStripePayments(settings: StripeSettings): StripePayments {
   return {
     stripe,
     createInvoiceCheckout: (request) => createInvoiceCheckout(stripe, request),
+    expireCheckout: (sessionId) => expireCheckout(stripe, sessionId),
     verifyWebhook: (rawBody, header, toleranceSeconds) => verifyStripeWebhook(rawBody, header, webhookSecret, toleranceSeconds),
   };
 }

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { recordAudit } from '../../../platform/audit/audit-writer.ts';
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
-import { enqueueMail, type MailMessage } from '../../../platform/mail/mail.ts';
 import type { Platform } from '../../../platform/platform.ts';
 import { SYSTEM_ACTOR, systemMeta, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
+import { clientUserAddresses, mailAddresses } from '../client-mail.ts';
 import { recordFlowEvent } from '../flows/events.ts';
 import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
 import { flowReminder, invoiceReminder, requestReminder, type ReminderWording } from './wording.ts';
@@ -124,7 +124,7 @@ const remindFlows: Step = async (scope, pass) => {
     .execute();
   if (flows.length === 0) return 0;
   const practice = await practiceName(scope);
-  const members = await clientUsers(scope, flows.map((f) => f.client_id));
+  const members = await clientUserAddresses(scope, flows.map((f) => f.client_id));
   const sent: string[] = [];
   for (const flow of flows) {
     const recipient = members.get(flow.client_id)?.find((m) => m.userId === flow.recipient_user_id);
@@ -152,7 +152,7 @@ const remindRequests: Step = async (scope, pass) => {
     .execute();
   if (requests.length === 0) return 0;
   const practice = await practiceName(scope);
-  const members = await clientUsers(scope, requests.map((r) => r.client_id));
+  const members = await clientUserAddresses(scope, requests.map((r) => r.client_id));
   const sent: string[] = [];
   for (const request of requests) {
     const recipient = members.get(request.client_id)?.find((m) => m.userId === request.recipient_user_id);
@@ -190,7 +190,7 @@ const remindInvoices: Step = async (scope, pass) => {
     .execute();
   if (invoices.length === 0) return 0;
   const practice = await practiceName(scope);
-  const members = await clientUsers(scope, invoices.map((i) => i.client_id));
+  const members = await clientUserAddresses(scope, invoices.map((i) => i.client_id));
   const sent: string[] = [];
   for (const invoice of invoices) {
     const recipients = members.get(invoice.client_id) ?? [];
@@ -210,11 +210,7 @@ const remindInvoices: Step = async (scope, pass) => {
 
 /** One email per recipient (a recipient never sees who else was sent it). */
 async function send(scope: TenantScope, pass: PassContext, to: string[], wording: ReminderWording): Promise<void> {
-  for (const address of to) {
-    const message: MailMessage = { to: address, subject: wording.subject, text: wording.text };
-    await enqueueMail(pass.queue, scope, message);
-    pass.report.emails++;
-  }
+  pass.report.emails += await mailAddresses(pass.queue, scope, to, wording);
 }
 
 /**
@@ -234,25 +230,6 @@ async function reschedule(scope: TenantScope, table: ReminderTable, claimed: str
   if (skipped.length > 0) {
     await sql`UPDATE ${sql.table(table)} SET next_reminder_at = ${next}::timestamptz WHERE id IN (${sql.join(skipped)})`.execute(scope.trx);
   }
-}
-
-/** The client users of each client who may still be written to (not disabled), with their addresses. */
-async function clientUsers(scope: TenantScope, clientIds: string[]): Promise<Map<string, { userId: string; email: string }[]>> {
-  const rows = await scope.trx
-    .selectFrom('portal_client_members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['m.client_id', 'm.user_id', 'u.email_enc'])
-    .where('m.client_id', 'in', [...new Set(clientIds)])
-    .where('u.status', '<>', 'disabled')
-    .orderBy('m.added_at')
-    .execute();
-  const byClient = new Map<string, { userId: string; email: string }[]>();
-  for (const row of rows) {
-    const list = byClient.get(row.client_id) ?? [];
-    list.push({ userId: row.user_id, email: scope.cipher.open('users.email', row.email_enc) });
-    byClient.set(row.client_id, list);
-  }
-  return byClient;
 }
 
 async function practiceName(scope: TenantScope): Promise<string> {

@@ -61,3 +61,14 @@ export function invoiceReminder(practice: string, invoice: { id: string; number:
     text: `Invoice ${invoice.number} from ${practice} for ${total} is due on ${calendarDate(invoice.dueOn)}.\n\n${link}`,
   };
 }
+
+/** The first email about an invoice: it has been raised, for how much, and by when. */
+export function invoiceIssued(practice: string, invoice: { id: string; number: string; grossPence: number; vatPence: number; currency: string; dueOn: string }, portalUrl: string): ReminderWording {
+  const total = amount(invoice.grossPence, invoice.currency);
+  return {
+    subject: `Invoice ${invoice.number} from ${practice} (${total})`,
+    text:
+      `${practice} has sent you invoice ${invoice.number} for ${total} (including VAT of ${amount(invoice.vatPence, invoice.currency)}), due on ${calendarDate(invoice.dueOn)}.\n\n` +
+      `Sign in to your portal to see it and pay online:\n${portalUrl}/portal/invoices/${invoice.id}\n`,
+  };
+}

@@ -97,6 +97,7 @@ describe('invoices paid online, end to end', () => {
     const bad = await raise(staff.write, { clientId: client.id, dueOn: inAMonth(), lines: [{ ...vatLines[0], vatRate: '20%' }, { ...vatLines[1], unitPricePence: -5 }] });
     expect(expectProblem(bad, 400).errors!.map((e) => e.field)).toEqual(['lines[0].vatRate', 'lines[1].unitPricePence']);
     expect((await app.inject({ url: '/api/v1/portal/invoices', headers: bearer(practice.token) })).json().total).toBe(0);
+    expect(await newMails()).toEqual([]);
 
     const created = await raise(staff.write, { clientId: client.id, dueOn: inAMonth(), lines: vatLines });
     expect(created.statusCode, created.body).toBe(201);
@@ -109,6 +110,14 @@ describe('invoices paid online, end to end', () => {
       { vatRate: 'outside-scope', ratePercent: 0, netPence: 1_300, vatPence: 0 },
     ]);
     expectProblem(await raise(payer.write, { clientId: client.id, dueOn: inAMonth(), lines: vatLines }), 403);
+
+    // The client's user is told at once: the amount, the due date and a link; not what the lines say.
+    const mails = await newMails();
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({ to: payerEmail, subject: 'Invoice INV-000001 from Ashdown & Pryce Accountants (test) (£1,484.40)' });
+    expect(mails[0]!.text).toContain('including VAT of £241.50');
+    expect(mails[0]!.text).toContain(`http://custos.test/portal/invoices/${invoiceId}`);
+    expect(mails[0]!.text).not.toContain('Year-end accounts');
   });
 
   it('shows a client user their own clients’ invoices only; another practice sees nothing', async () => {
@@ -217,6 +226,24 @@ describe('invoices paid online, end to end', () => {
     const unrelated = fake.signedWebhook({ ...event, id: 'evt_other_type', type: 'customer.created' });
     expect((await deliver(unrelated.body, unrelated.header)).json()).toMatchObject({ received: true, outcome: 'ignored', reason: 'unsupported-type' });
   });
+
+  it('voiding an invoice closes its open payment page at Stripe, so nobody pays a void invoice', async () => {
+    const third = (await raise(staff.write, { clientId: client.id, dueOn: inAMonth(), lines: [vatLines[1]] })).json();
+    expect(third.number).toBe('INV-000003');
+    const started = await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${third.id}/checkout`, headers: payer.write });
+    expect(started.statusCode, started.body).toBe(201);
+    const { sessionId } = started.json();
+    expect(fake.sessions.get(sessionId)).toMatchObject({ status: 'open' });
+
+    expectProblem(await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${third.id}/void`, headers: bearer(other.token) }), 404);
+    expect(fake.sessions.get(sessionId)).toMatchObject({ status: 'open' });
+    const voided = await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${third.id}/void`, headers: staff.write });
+    expect(voided.statusCode, voided.body).toBe(200);
+    expect(voided.json()).toMatchObject({ id: third.id, status: 'void' });
+    expect(fake.sessions.get(sessionId)).toMatchObject({ status: 'expired' });
+    expect(() => fake.completeCheckout(sessionId)).toThrow(/expired/);
+    expect(expectProblem(await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${third.id}/checkout`, headers: payer.write }), 409).detail).toMatch(/void/);
+  });
 });
 
 describe('purchases of signing credits and storage', () => {
@@ -280,7 +307,9 @@ describe('the Excel export', () => {
     expect(first.getCell(5).value).toBe('paid');
     expect(first.getCell(8).value).toBe(1_484.4);
     expect(sheet.getRow(3).getCell(1).value).toBe('INV-000002');
-    expect(sheet.getRow(4).getCell(1).value).toBe('Total');
+    expect(sheet.getRow(4).getCell(1).value).toBe('INV-000003');
+    expect(sheet.getRow(4).getCell(5).value).toBe('void');
+    expect(sheet.getRow(5).getCell(1).value).toBe('Total');
 
     const onlyPaid = await readBack(await app.inject({ url: '/api/v1/portal/invoices/export.xlsx?status=paid', headers: bearer(practice.token) }));
     expect(onlyPaid.getRow(3).getCell(1).value).toBe('Total');

@@ -138,7 +138,7 @@ export async function invoiceRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     tenantHandler(async (request, scope, reply) => {
-      const invoice = await createInvoice(scope, request.body as CreateInvoiceInput);
+      const invoice = await createInvoice(platform.queue, scope, request.body as CreateInvoiceInput, platform.config.publicUrl);
       reply.code(201);
       return invoice;
     }),
@@ -203,7 +203,17 @@ export async function invoiceRoutes(app: FastifyInstance): Promise<void> {
       onRequest: [authenticate, requireAccess('portal.invoices.manage', 'admin')],
       schema: { tags: ['portal'], summary: 'Void an outstanding invoice', security: BEARER_AUTH, params: idParams('an invoice'), response: { 200: invoiceSchema, ...problemResponses(400, 401, 403, 404, 409, 429) } },
     },
-    tenantHandler(async (request, scope) => voidInvoice(scope, request.params.id)),
+    async (request, reply) => {
+      const { invoice, checkoutSessionId } = await tenantHandler(async (_request: FastifyRequest, scope: TenantScope) => voidInvoice(scope, request.params.id))(request, reply);
+      // Once the void has committed, the payment page is closed so nobody pays a void invoice. If
+      // Stripe cannot be reached, the webhook still refuses such a payment (409, kept for a refund).
+      if (checkoutSessionId && payments) {
+        await payments.expireCheckout(checkoutSessionId).catch((error: unknown) => {
+          request.log.warn({ invoiceId: invoice.id, err: { name: (error as Error).name } }, 'could not close the Stripe Checkout page of a void invoice');
+        });
+      }
+      return invoice;
+    },
   );
 
   routes.get(

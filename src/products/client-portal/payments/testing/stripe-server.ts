@@ -13,6 +13,8 @@ import Stripe from 'stripe';
  *   answer again (with `Idempotent-Replayed: true`); same key, other body → 400 idempotency_error;
  *   refused requests are not saved.
  * - `GET /v1/checkout/sessions/:id` (404 resource_missing for an unknown id).
+ * - `POST /v1/checkout/sessions/:id/expire`: an open session becomes 'expired' (and can no longer
+ *   be paid); any other status → 400 invalid_request_error, as Stripe answers.
  * - Bad params → 400 `{ error: { type: 'invalid_request_error', code, message, param } }`.
  * - Test helpers: completeCheckout (the payer paid; builds the event), signedWebhook,
  *   deliverWebhook. Every request is recorded in `requests`.
@@ -210,13 +212,23 @@ export async function startFakeStripe(options: { secretKey?: string; webhookSecr
       if (typeof key === 'string' && answer.status === 200) idempotent.set(key, { bodyHash, ...answer });
       return answer;
     }
+    const expiring = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(path);
+    if (method === 'POST' && expiring) {
+      const session = sessions.get(decodeURIComponent(expiring[1]!));
+      if (!session) return stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', param: 'session', message: `No such checkout.session: '${expiring[1]}'` });
+      if (session.status !== 'open') {
+        return stripeError(400, { type: 'invalid_request_error', message: `Only Checkout Sessions with a status of \`open\` can be expired. This session has a status of \`${String(session.status)}\`.` });
+      }
+      Object.assign(session, { status: 'expired', url: null });
+      return { status: 200, body: session };
+    }
     const match = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(path);
     if (method === 'GET' && match) {
       const session = sessions.get(decodeURIComponent(match[1]!));
       if (session) return { status: 200, body: session };
       return stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', param: 'session', message: `No such checkout.session: '${match[1]}'` });
     }
-    return stripeError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}). This fake serves only POST /v1/checkout/sessions and GET /v1/checkout/sessions/:id.` });
+    return stripeError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}). This fake serves only POST /v1/checkout/sessions, GET /v1/checkout/sessions/:id and POST /v1/checkout/sessions/:id/expire.` });
   }
 
   const server = http.createServer((req, res) => {
@@ -255,6 +267,8 @@ export async function startFakeStripe(options: { secretKey?: string; webhookSecr
     sessions,
     completeCheckout(sessionId, { asyncPayment = false } = {}) {
       const session = sessionOrThrow(sessionId);
+      // An expired session's page says so: the payer cannot pay it.
+      if (session.status === 'expired') throw new Error(`Checkout Session ${sessionId} is expired and cannot be paid`);
       const previous = { status: session.status, payment_status: session.payment_status };
       Object.assign(session, { status: 'complete', payment_status: asyncPayment ? 'unpaid' : 'paid', payment_intent: newId('pi') });
       return buildStripeEvent('checkout.session.completed', structuredClone(session), previous);
