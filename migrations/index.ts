@@ -13,6 +13,7 @@ import * as portal from './0011_portal.ts';
 import * as portalVerify from './0012_portal_verify.ts';
 import * as portalInvoices from './0013_portal_invoices.ts';
 import * as portalRequests from './0014_portal_requests.ts';
+import * as portalStorageTerms from './0015_portal_storage_terms.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0012_portal_verify': portalVerify,
   '0013_portal_invoices': portalInvoices,
   '0014_portal_requests': portalRequests,
+  '0015_portal_storage_terms': portalStorageTerms,
 };

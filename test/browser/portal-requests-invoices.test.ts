@@ -557,6 +557,17 @@ describe('information requests and invoices in a browser', () => {
       expect(await status(admin, /payment is received/).textContent()).toMatch(/10 signing credits are added/);
       expect(await admin.getByRole('region', { name: 'What the practice has' }).textContent()).toMatch(/Signing credits10 credits left/);
       expect(await admin.getByRole('region', { name: 'Purchases' }).getByRole('row').nth(1).textContent()).toMatch(/10 signing credits£15\.00Paid/);
+
+      // Storage is bought for a year: the balance and the list say until when.
+      await asSystem(platform, practice.id, (scope) =>
+        scope.trx
+          .insertInto('portal_purchases')
+          .values({ tenant_id: practice.id, kind: 'storage', quantity: 2, amount_pence: 400, status: 'paid', paid_at: new Date(), expires_at: new Date(Date.now() + 365 * 86_400_000), created_by: 'test' })
+          .execute(),
+      );
+      await open(admin, '/portal/billing', 'Credits and storage', '/portal/billing with storage bought');
+      await expect.poll(() => admin.getByRole('region', { name: 'What the practice has' }).textContent()).toMatch(/of 7\.0 GB used.*Storage bought2\.0 GB, until \d\d:\d\d, \d+ \w+ \d{4}/);
+      expect(await admin.getByRole('region', { name: 'Purchases' }).getByRole('row').nth(1).textContent()).toMatch(/2 GB of storage.*Paid.*\(until /);
     });
   });
 

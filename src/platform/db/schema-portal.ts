@@ -204,6 +204,8 @@ export interface PortalPurchasesTable {
   status: Generated<'pending' | 'paid'>;
   checkout_session_id: string | null;
   paid_at: Date | null;
+  /** Storage only: the end of the year bought (0015); it counts towards the quota until then. */
+  expires_at: Generated<Date | null>;
   created_by: string;
   created_at: Generated<Date>;
 }

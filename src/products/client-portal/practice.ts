@@ -16,16 +16,45 @@ export async function requirePractice(scope: TenantScope): Promise<void> {
             ON CONFLICT (tenant_id) DO NOTHING`.execute(scope.trx);
 }
 
+export interface StorageTerm {
+  bytes: number;
+  /** When this storage stops counting towards the quota (a year after it was paid for). */
+  expiresAt: string;
+}
+
 export interface PracticeBalance {
   signingCredits: number;
+  /** What the practice may hold now: the lasting allowance plus storage bought whose year runs. */
   storageQuotaBytes: number;
   storageUsedBytes: number;
+  /** Storage bought and still running, soonest to end first. */
+  storageTerms: StorageTerm[];
 }
 
 export async function practiceBalance(scope: TenantScope): Promise<PracticeBalance> {
   await requirePractice(scope);
   const row = await scope.trx.selectFrom('portal_practice').select(['signing_credits', 'storage_quota_bytes']).where('tenant_id', '=', scope.tenantId).executeTakeFirstOrThrow();
-  return { signingCredits: row.signing_credits, storageQuotaBytes: Number(row.storage_quota_bytes), storageUsedBytes: await storageUsed(scope) };
+  const terms = await storageTerms(scope);
+  return {
+    signingCredits: row.signing_credits,
+    storageQuotaBytes: Number(row.storage_quota_bytes) + terms.reduce((sum, t) => sum + t.bytes, 0),
+    storageUsedBytes: await storageUsed(scope),
+    storageTerms: terms,
+  };
+}
+
+/** Storage bought whose year has not ended. */
+async function storageTerms(scope: TenantScope): Promise<StorageTerm[]> {
+  const rows = await scope.trx
+    .selectFrom('portal_purchases')
+    .select(['quantity', 'expires_at'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('kind', '=', 'storage')
+    .where('status', '=', 'paid')
+    .where('expires_at', '>', sql<Date>`now()`)
+    .orderBy('expires_at')
+    .execute();
+  return rows.map((r) => ({ bytes: Number(r.quantity) * 1024 ** 3, expiresAt: new Date(r.expires_at!).toISOString() }));
 }
 
 /** Bytes of every document version the practice holds (signed copies included). */
@@ -43,10 +72,9 @@ export async function storageUsed(scope: TenantScope): Promise<number> {
 export async function reserveStorage(scope: TenantScope, bytes: number): Promise<void> {
   await requirePractice(scope);
   const row = await scope.trx.selectFrom('portal_practice').select('storage_quota_bytes').where('tenant_id', '=', scope.tenantId).forUpdate().executeTakeFirstOrThrow();
+  const quota = Number(row.storage_quota_bytes) + (await storageTerms(scope)).reduce((sum, t) => sum + t.bytes, 0);
   const used = await storageUsed(scope);
-  if (used + bytes > Number(row.storage_quota_bytes)) {
-    throw new StorageQuotaExceededError(Number(row.storage_quota_bytes), used);
-  }
+  if (used + bytes > quota) throw new StorageQuotaExceededError(quota, used);
 }
 
 export class StorageQuotaExceededError extends ConflictError {
@@ -94,7 +122,7 @@ export async function spendSigningCredit(scope: TenantScope, flowId: string): Pr
     .execute();
 }
 
-/** Adds bought (or granted) credits or storage; audited. */
+/** Adds bought (or granted) credits or storage to the ledger and the balance; audited. */
 export async function addToBalance(
   scope: TenantScope,
   entry: { kind: 'signing' | 'storage'; amount: number; reason: string; purchaseId?: string | null; by: string },
@@ -102,7 +130,9 @@ export async function addToBalance(
   await requirePractice(scope);
   if (entry.kind === 'signing') {
     await sql`UPDATE portal_practice SET signing_credits = signing_credits + ${entry.amount}, updated_at = now() WHERE tenant_id = ${scope.tenantId}`.execute(scope.trx);
-  } else {
+  } else if (!entry.purchaseId) {
+    // Storage granted by hand lasts. Storage bought is not added here: it counts while its
+    // year runs (portal_purchases.expires_at, see storageTerms).
     await sql`UPDATE portal_practice SET storage_quota_bytes = storage_quota_bytes + ${entry.amount}, updated_at = now() WHERE tenant_id = ${scope.tenantId}`.execute(scope.trx);
   }
   await scope.trx

@@ -118,8 +118,11 @@ export type FlowDashboard = Record<FlowStatus, number>;
 
 export interface PracticeBalance {
   signingCredits: number;
+  /** The lasting allowance plus storage bought whose year runs. */
   storageQuotaBytes: number;
   storageUsedBytes: number;
+  /** Storage bought and still running, soonest to end first. */
+  storageTerms: { bytes: number; expiresAt: string }[];
 }
 
 export interface VerificationAnswer {
@@ -346,6 +349,8 @@ export interface PortalPurchase {
   createdBy: string;
   createdAt: string;
   paidAt: string | null;
+  /** Storage: when the year bought ends. */
+  expiresAt: string | null;
 }
 
 /** The Excel export of the invoices, with the list's filters. */

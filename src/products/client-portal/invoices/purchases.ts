@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../../../platform/audit/audit-writer.ts';
 import type { TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
@@ -15,7 +16,8 @@ import { PaymentRefusedError, paymentReference } from './checkout.ts';
  * - signing credits: £1.50 each, sold in packs of 10 (10 credits = £15.00); one credit is used per
  *   completed signature.
  * - storage: £2.00 per GB (1 GB = 1024³ bytes) for a year, 1 to 1,000 GB at a time. The quota is
- *   raised as soon as the payment arrives. (Expiry after the year is not enforced yet.)
+ *   raised as soon as the payment arrives and falls back a year later (expires_at); files already
+ *   held stay, but nothing new is taken while the practice is over its quota.
  */
 export const PRICE_LIST = {
   signing: { unitPence: 150, packSize: 10, maxQuantity: 10_000, unit: 'credit' },
@@ -47,6 +49,8 @@ export interface Purchase {
   createdBy: string;
   createdAt: string;
   paidAt: string | null;
+  /** Storage: when the year bought ends (null until paid, and for signing credits). */
+  expiresAt: string | null;
 }
 
 export interface PricedPurchase {
@@ -93,9 +97,10 @@ type PurchaseRow = {
   created_by: string;
   created_at: Date;
   paid_at: Date | null;
+  expires_at: Date | null;
 };
 
-const COLUMNS = ['id', 'kind', 'quantity', 'amount_pence', 'status', 'checkout_session_id', 'created_by', 'created_at', 'paid_at'] as const;
+const COLUMNS = ['id', 'kind', 'quantity', 'amount_pence', 'status', 'checkout_session_id', 'created_by', 'created_at', 'paid_at', 'expires_at'] as const;
 
 function toPurchase(row: PurchaseRow): Purchase {
   return {
@@ -107,6 +112,7 @@ function toPurchase(row: PurchaseRow): Purchase {
     createdBy: row.created_by,
     createdAt: new Date(row.created_at).toISOString(),
     paidAt: row.paid_at ? new Date(row.paid_at).toISOString() : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
   };
 }
 
@@ -158,7 +164,12 @@ export async function settlePurchase(scope: TenantScope, purchaseId: string, pay
   }
   await scope.trx
     .updateTable('portal_purchases')
-    .set({ status: 'paid', paid_at: new Date(), checkout_session_id: payment.checkoutSessionId })
+    .set({
+      status: 'paid',
+      paid_at: sql<Date>`now()`,
+      checkout_session_id: payment.checkoutSessionId,
+      expires_at: purchase.kind === 'storage' ? sql<Date>`now() + interval '1 year'` : null,
+    })
     .where('id', '=', purchaseId)
     .execute();
   const amount = purchase.kind === 'signing' ? purchase.quantity : purchase.quantity * BYTES_PER_GB;

@@ -220,7 +220,12 @@ export async function clientRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Signing credits and storage: what the practice has and uses',
         security: BEARER_AUTH,
         response: {
-          200: z.object({ signingCredits: z.number().int(), storageQuotaBytes: z.number().int(), storageUsedBytes: z.number().int() }),
+          200: z.object({
+            signingCredits: z.number().int(),
+            storageQuotaBytes: z.number().int().describe('the lasting allowance plus storage bought whose year runs'),
+            storageUsedBytes: z.number().int(),
+            storageTerms: z.array(z.object({ bytes: z.number().int(), expiresAt: z.string() })).describe('storage bought and still running, soonest to end first'),
+          }),
           ...problemResponses(401, 403, 409, 429),
         },
       },

@@ -47,7 +47,7 @@ const invoiceRow = (id: string) =>
     scope.trx.selectFrom('portal_invoices').select(['status', 'paid_at', 'payment_intent_id', 'checkout_session_id']).where('id', '=', id).executeTakeFirstOrThrow(),
   );
 const auditCount = async () => Number((await asSystem(platform, practice.id, (scope) => scope.trx.selectFrom('audit_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow())).n);
-const balance = async () => (await app.inject({ url: '/api/v1/portal/practice/balance', headers: bearer(practice.token) })).json() as { signingCredits: number; storageQuotaBytes: number };
+const balance = async () => (await app.inject({ url: '/api/v1/portal/practice/balance', headers: bearer(practice.token) })).json() as { signingCredits: number; storageQuotaBytes: number; storageTerms: { bytes: number; expiresAt: string }[] };
 
 const seenJobs = new Set<string>();
 /** Mail queued since the last call, opened as the mail worker would. */
@@ -284,7 +284,19 @@ describe('purchases of signing credits and storage', () => {
     expect((await balance()).storageQuotaBytes).toBe(start.storageQuotaBytes);
     const cleared = fake.signedWebhook(fake.succeedAsyncPayment(checkout.sessionId));
     expect((await deliver(cleared.body, cleared.header)).json()).toEqual({ received: true, outcome: 'paid' });
-    expect((await balance()).storageQuotaBytes).toBe(start.storageQuotaBytes + 2 * 1024 ** 3);
+    const grown = await balance();
+    expect(grown.storageQuotaBytes).toBe(start.storageQuotaBytes + 2 * 1024 ** 3);
+
+    // It is bought for a year: the term is shown, and once it has ended the quota falls back.
+    const listed = (await app.inject({ url: '/api/v1/portal/practice/purchases', headers: bearer(practice.token) })).json().purchases;
+    const bought = listed.find((p: { id: string }) => p.id === purchase.id);
+    const year = Date.parse(bought.expiresAt) - Date.parse(bought.paidAt);
+    expect(year).toBeGreaterThanOrEqual(365 * 86_400_000);
+    expect(year).toBeLessThanOrEqual(366 * 86_400_000);
+    expect(grown.storageTerms).toEqual([{ bytes: 2 * 1024 ** 3, expiresAt: bought.expiresAt }]);
+    expect(listed.find((p: { kind: string }) => p.kind === 'signing').expiresAt).toBeNull();
+    await asSystem(platform, practice.id, (scope) => scope.trx.updateTable('portal_purchases').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', purchase.id).execute());
+    expect(await balance()).toMatchObject({ storageQuotaBytes: start.storageQuotaBytes, storageTerms: [] });
   });
 });
 

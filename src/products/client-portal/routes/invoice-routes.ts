@@ -93,6 +93,7 @@ const purchaseSchema = z
     createdBy: z.string(),
     createdAt: z.string(),
     paidAt: z.string().nullable(),
+    expiresAt: z.string().nullable().describe('storage: when the year bought ends'),
   })
   .meta({ id: 'PortalPurchase' });
 

@@ -36,7 +36,7 @@ const PRICES: Record<PurchaseKind, { unitPence: number; packSize: number; max: n
   },
 };
 
-const describePurchase = (p: Pick<PortalPurchase, 'kind' | 'quantity'>) => (p.kind === 'signing' ? plural(p.quantity, 'signing credit') : `${p.quantity} GB of storage`);
+const describePurchase = (p: Pick<PortalPurchase, 'kind' | 'quantity'>) => (p.kind === 'signing' ? plural(p.quantity, 'signing credit') : `${p.quantity} GB of storage for a year`);
 
 /**
  * /portal/billing — the practice's signing credits and storage, and buying more through Stripe
@@ -79,6 +79,14 @@ export function PortalBilling({ id }: { id?: string }) {
                 {formatBytes(balance.data.storageUsedBytes)} of {formatBytes(balance.data.storageQuotaBytes)} used
               </dd>
             </div>
+            {balance.data.storageTerms.map((term) => (
+              <div key={term.expiresAt}>
+                <dt>Storage bought</dt>
+                <dd>
+                  {formatBytes(term.bytes)}, until <Stamp iso={term.expiresAt} />
+                </dd>
+              </div>
+            ))}
           </dl>
         )}
       </section>
@@ -114,6 +122,12 @@ export function PortalBilling({ id }: { id?: string }) {
                     {purchase.status === 'paid' ? (
                       <>
                         <span className="tag tag--active">Paid</span> <Stamp iso={purchase.paidAt!} />
+                        {purchase.expiresAt && (
+                          <>
+                            {' '}
+                            ({Date.parse(purchase.expiresAt) > Date.now() ? 'until' : 'ended'} <Stamp iso={purchase.expiresAt} />)
+                          </>
+                        )}
                       </>
                     ) : (
                       <span className="tag tag--invited">Not paid</span>
