@@ -146,7 +146,7 @@ describe('the real type must match the declared type and the extension', () => {
   });
 });
 
-describe('text must be UTF-8 without NUL bytes, to the last byte', () => {
+describe('text must be UTF-8 or Windows-1252 without NUL bytes, to the last byte', () => {
   it('refuses binary with NUL bytes declared as text/csv', async () => {
     const binary = Buffer.concat([Buffer.from('date,amount\n'), Buffer.from([0, 1, 2, 3, 0, 0xff])]);
     const refusal = await refused(binary, { filename: 'bank.csv', declaredType: 'text/csv' });
@@ -154,9 +154,21 @@ describe('text must be UTF-8 without NUL bytes, to the last byte', () => {
     expect(refusal.reason).toMatch(/NUL/);
   });
 
-  it('refuses Windows-1252 CSV (a lone 0xA3 for £)', async () => {
-    const ansi = Buffer.from('date,amount\n2024-04-06,\xa312.50\n', 'latin1');
-    expect(await refused(ansi, { filename: 'bank.csv', declaredType: 'text/csv' })).toMatchObject({ field: 'file', code: 'not-text' });
+  it('accepts a Windows-1252 CSV (Excel’s plain CSV: a lone 0xA3 for £, 0x80 for €), also when the first such byte comes after the head', async () => {
+    const ansi = Buffer.from('date,amount\r\n2024-04-06,\xa312.50\r\n2024-04-07,\x8015.00\r\n', 'latin1');
+    expect(await accepted(ansi, { filename: 'bank.csv', declaredType: 'text/csv' })).toMatchObject({ kind: 'csv', sizeBytes: ansi.length });
+    const late = Buffer.concat([Buffer.from('a,b\n'.repeat(40_000)), Buffer.from('caf\xe9,\xa31\n', 'latin1')]);
+    expect(await accepted(late, { filename: 'big.csv', declaredType: 'text/csv' })).toMatchObject({ kind: 'csv', sizeBytes: late.length });
+  });
+
+  it('refuses 8-bit text with a byte Windows-1252 leaves undefined, or a control byte text does not use', async () => {
+    for (const bad of [Buffer.from('date,amount\n2024-04-06,\xa312.50\x81\n', 'latin1'), Buffer.from('name\n\xa3\x01\x02\n', 'latin1')]) {
+      const refusal = await refused(bad, { filename: 'bank.csv', declaredType: 'text/csv' });
+      expect(refusal).toMatchObject({ field: 'file', code: 'not-text' });
+      expect(refusal.reason).toMatch(/neither UTF-8 nor Windows-1252/);
+    }
+    // Valid UTF-8 with control bytes stays text (as before): only the 8-bit fallback is strict.
+    expect((await accepted(Buffer.from('a\x01b\n'), { filename: 'x.txt' })).kind).toBe('text');
   });
 
   it('refuses a text head with a binary tail past the first 64 KiB', async () => {
@@ -170,8 +182,9 @@ describe('text must be UTF-8 without NUL bytes, to the last byte', () => {
     expect(verdict).toMatchObject({ kind: 'text', sizeBytes: text.length });
   });
 
-  it('refuses text that ends inside a character', async () => {
-    expect(await refused(Buffer.from([0x61, 0x2c, 0xe2, 0x82]), { filename: 'cut.csv' })).toMatchObject({ code: 'not-text' });
+  it('reads text that ends inside a UTF-8 character as Windows-1252, and refuses it when that does not fit either', async () => {
+    expect((await accepted(Buffer.from([0x61, 0x2c, 0xe2, 0x82]), { filename: 'cut.csv' })).kind).toBe('csv');
+    expect(await refused(Buffer.from([0x61, 0x2c, 0xe2, 0x81]), { filename: 'cut.csv' })).toMatchObject({ code: 'not-text' });
   });
 
   it('accepts the EICAR test string as text: finding it is the scanner\'s job', async () => {
