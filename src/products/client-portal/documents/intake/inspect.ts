@@ -16,9 +16,9 @@ export const HEAD_BYTES = 64 * 1024;
 /**
  * Formats file-type recognises that are themselves text. Their detection is taken as the truth
  * (a "%PDF-" file is a PDF, "{\rtf" is RTF). Any other detection in a head that is text (UTF-8,
- * or Windows-1252 without stray control bytes, and no NULs) is a coincidence of the first letters ("BMW,320i" looks like a BMP, "MZ Holdings"
- * like a Windows program): a real binary of those formats always has NULs, and text kinds are
- * checked for them to the last byte.
+ * or Windows-1252 without stray control bytes, and no NULs) is a coincidence of the first
+ * letters ("BMW,320i" looks like a BMP, "MZ Holdings" like a Windows program): a real binary of
+ * those formats always has NULs, and text kinds are checked to the last byte.
  */
 const TEXT_FORMATS = new Set(['pdf', 'ai', 'eps', 'ps', 'rtf', 'xml', 'ics', 'vcf', 'vtt', 'pgp', 'reg', 'stl']);
 
