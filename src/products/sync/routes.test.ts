@@ -228,6 +228,47 @@ describe('file imports', () => {
     expect(uploadsOnDisk()).toEqual([]);
   });
 
+  it('keeps the upload sealed on disk while it is read: nothing of the file can be found there', async () => {
+    const school = await createTestOrganisation(platform);
+    const batch = fakeSchool({ pupils: 600, seed: 8 });
+    const file = path.join(dir, 'sealed.xml');
+    await writeCtf(batch, file);
+    const plain = fs.readFileSync(file);
+    const names = batch.pupils.slice(0, 20).map((p) => Buffer.from(`<Surname>${p.legalSurname}</Surname>`));
+    expect(plain.includes(names[0]!)).toBe(true);
+
+    // Whatever the upload folder holds is read as often as possible while the request runs.
+    const seen: Buffer[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const folder of uploadsOnDisk()) {
+          for (const name of fs.existsSync(folder) ? fs.readdirSync(folder) : []) {
+            try {
+              seen.push(fs.readFileSync(path.join(folder, name)));
+            } catch {
+              // Removed between the listing and the read.
+            }
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    const response = await app.inject({ method: 'POST', url: '/api/v1/sync/imports?format=ctf&dryRun=true', headers: { ...bearer(school.token), ...octet }, payload: plain });
+    watching = false;
+    await watcher;
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json().created.pupils).toBe(600);
+
+    const full = seen.filter((b) => b.length >= plain.length);
+    expect(full.length).toBeGreaterThan(0);
+    for (const bytes of seen) {
+      expect(bytes.includes(Buffer.from('<CTfile'))).toBe(false);
+      for (const name of names) expect(bytes.includes(name)).toBe(false);
+    }
+    expect(uploadsOnDisk()).toEqual([]);
+  });
+
   it('checks the credential afresh before reading the upload: a token revoked a moment ago imports nothing', async () => {
     const school = await createTestOrganisation(platform);
     const { token, id } = await issueToken(platform, school.id, ['read', 'admin'], 'uploader');

@@ -1,18 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, ConflictError, PROBLEM_BASE, ValidationError } from '../../platform/errors.ts';
+import { SealedTempFile } from '../../platform/storage/sealed-temp-file.ts';
 import type { TenantScope } from '../../platform/tenancy/tenant-scope.ts';
 import { authenticate, requireAccess } from '../../http/auth.ts';
 import { BEARER_AUTH } from '../../http/openapi.ts';
 import { problemResponses } from '../../http/problem.ts';
 import { requestTenantContext, tenantHandler } from '../../http/tenant-route.ts';
 import { readCtf } from './connectors/ctf.ts';
+import type { ImportFile } from './connectors/import-file.ts';
 import { readMappedCsv } from './connectors/mapped-csv.ts';
 import { readOneRosterCsv } from './connectors/oneroster-csv.ts';
 import { runImport } from './engine.ts';
@@ -273,7 +274,8 @@ class UnsupportedUploadError extends AppError {
 interface UploadedFile {
   upload: true;
   dir: string;
-  file: string;
+  /** The upload, sealed on disk under a key held only in memory. */
+  file: ImportFile;
   size: number;
 }
 
@@ -299,7 +301,9 @@ function removeUpload(body: unknown): void {
 /**
  * Streams the request body into a file in a new private directory (0700; file 0600), counting
  * bytes as they pass: more than the limit stops the upload with 413 and removes what was written.
- * The body is never held in memory. The connectors read the file from there.
+ * The body is never held in memory, and never lies on disk readable: it is sealed chunk by chunk
+ * under a key that lives only in this process (a file left behind by a crash is noise). The
+ * connectors read it back through the ImportFile interface, a byte range at a time.
  */
 async function streamToTempFile(request: FastifyRequest, payload: Readable): Promise<UploadedFile> {
   // Files are taken by the import route only; any other route of this plugin reads no raw body.
@@ -311,25 +315,25 @@ async function streamToTempFile(request: FastifyRequest, payload: Readable): Pro
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-upload-'));
   uploadDirs.add(dir);
   fs.chmodSync(dir, 0o700);
-  const file = path.join(dir, name);
   let size = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of payload as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > IMPORT_BODY_LIMIT) callback(new UploadTooLargeError());
-      else callback(null, chunk);
-    },
-  });
+      if (size > IMPORT_BODY_LIMIT) throw new UploadTooLargeError();
+      yield chunk;
+    }
+  }
+  let sealed: SealedTempFile;
   try {
-    await pipeline(payload, counter, fs.createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+    sealed = await SealedTempFile.write(path.join(dir, `${name}.sealed`), counted());
   } catch (error) {
     removeDir(dir);
     throw error;
   }
-  return { upload: true, dir, file, size };
+  return { upload: true, dir, file: { name, size: sealed.size, read: (start, end) => sealed.read(start, end) }, size };
 }
 
-async function readUpload(format: ImportFormat, file: string, mapping: string | undefined): Promise<ImportBatch> {
+async function readUpload(format: ImportFormat, file: ImportFile, mapping: string | undefined): Promise<ImportBatch> {
   if (format === 'ctf') return readCtf(file);
   if (format === 'oneroster-csv') return readOneRosterCsv(file);
   if (mapping === undefined) throw new ValidationError([{ field: 'mapping', reason: 'is required for format=csv' }]);

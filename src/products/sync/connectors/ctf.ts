@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ImportBatch } from '../model.ts';
 import { CtfReader } from './ctf/reader.ts';
+import type { ImportSource } from './import-file.ts';
 
 /**
  * DfE Common Transfer File (CTF) reader. Streams the file through saxes (never the whole file in
@@ -54,10 +55,10 @@ import { CtfReader } from './ctf/reader.ts';
  * reason that never repeats a value from the file. Malformed XML ends the read with one error and
  * no records; the promise never rejects.
  */
-export async function readCtf(filePath: string): Promise<ImportBatch> {
-  const reader = new CtfReader(path.basename(filePath));
+export async function readCtf(source: ImportSource): Promise<ImportBatch> {
+  const reader = new CtfReader(typeof source === 'string' ? path.basename(source) : source.name);
   try {
-    const stream = fs.createReadStream(filePath, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+    const stream = typeof source === 'string' ? fs.createReadStream(source, { encoding: 'utf8', highWaterMark: 64 * 1024 }) : source.read().setEncoding('utf8');
     try {
       let first = true;
       for await (const chunk of stream as AsyncIterable<string>) {

@@ -7,6 +7,7 @@ import { csvMappingSchema, mappingProblems } from './mapped-csv/mapping.ts';
 import { contactFrom, pupilFrom, staffFrom } from './mapped-csv/records.ts';
 import { text, type RowContext } from './mapped-csv/values.ts';
 import { at, ProblemLog } from './problems.ts';
+import type { ImportSource } from './import-file.ts';
 
 /**
  * Plain CSV from an MIS report export, read through a saved column mapping: which header holds
@@ -25,9 +26,9 @@ export { normaliseGender, parseDate } from './mapped-csv/values.ts';
  * Reads a plain CSV export through a saved column mapping. Never rejects: every problem (a bad
  * mapping, a missing header, a bad value) comes back in `errors` or `warnings`.
  */
-export async function readMappedCsv(filePath: string, mapping: unknown): Promise<ImportBatch> {
+export async function readMappedCsv(source: ImportSource, mapping: unknown): Promise<ImportBatch> {
   const batch = emptyBatch('full');
-  const file = path.basename(filePath);
+  const file = typeof source === 'string' ? path.basename(source) : source.name;
   const parsed = csvMappingSchema.safeParse(mapping);
   if (!parsed.success) {
     batch.errors.push(...mappingProblems(parsed.error));
@@ -49,7 +50,7 @@ export async function readMappedCsv(filePath: string, mapping: unknown): Promise
 
   let input: Readable;
   try {
-    input = await openFile(filePath);
+    input = typeof source === 'string' ? await openFile(source) : source.read();
   } catch (err) {
     batch.errors.push({ location: file, message: (err as { code?: string }).code === 'ENOENT' ? 'was not found' : 'could not be opened' });
     return batch;

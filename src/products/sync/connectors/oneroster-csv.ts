@@ -6,6 +6,7 @@ import { readManifest } from './oneroster/csv-manifest.ts';
 import { emptyPackage, FILES } from './oneroster/csv-package.ts';
 import { PackageZip } from './oneroster/csv-zip.ts';
 import { ProblemLog } from './problems.ts';
+import type { ImportSource } from './import-file.ts';
 
 /**
  * OneRoster v1.1 and v1.2 CSV binding (a zip of CSV files described by manifest.csv) → ImportBatch.
@@ -44,9 +45,9 @@ class OneRosterReader {
   private readonly zip: PackageZip;
   private readonly pkg = emptyPackage();
 
-  constructor(zipPath: string) {
-    this.zipName = path.basename(zipPath);
-    this.zip = new PackageZip(zipPath, this.log);
+  constructor(source: ImportSource) {
+    this.zipName = typeof source === 'string' ? path.basename(source) : source.name;
+    this.zip = new PackageZip(source, this.log);
   }
 
   async run(): Promise<ImportBatch> {
@@ -83,6 +84,6 @@ class OneRosterReader {
  * Reads a OneRoster 1.1 / 1.2 CSV zip. Never rejects: a file that is not a zip, has no manifest
  * or breaks the binding comes back with `errors` (location and reason, never a personal value).
  */
-export async function readOneRosterCsv(zipPath: string): Promise<ImportBatch> {
-  return new OneRosterReader(zipPath).run();
+export async function readOneRosterCsv(source: ImportSource): Promise<ImportBatch> {
+  return new OneRosterReader(source).run();
 }

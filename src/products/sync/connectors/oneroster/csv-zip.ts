@@ -1,7 +1,19 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
+import type { ImportFile, ImportSource } from '../import-file.ts';
 import type { ProblemLog } from '../problems.ts';
+
+/** yauzl reading an ImportFile: the central directory and each entry are byte ranges of it. */
+class ImportFileReader extends yauzl.RandomAccessReader {
+  constructor(private readonly file: ImportFile) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    return this.file.read(start, end);
+  }
+}
 
 /**
  * The zip of a OneRoster CSV package: its entries (names matched ignoring case) under the folder
@@ -14,15 +26,18 @@ export class PackageZip {
   private base = '';
 
   constructor(
-    private readonly zipPath: string,
+    private readonly source: ImportSource,
     private readonly log: ProblemLog,
   ) {
-    this.zipName = path.basename(zipPath);
+    this.zipName = typeof source === 'string' ? path.basename(source) : source.name;
   }
 
   async open(): Promise<boolean> {
     try {
-      this.zip = await yauzl.openPromise(this.zipPath, { lazyEntries: true, autoClose: false, strictFileNames: false });
+      const options = { lazyEntries: true, autoClose: false, strictFileNames: false };
+      const source = this.source;
+      this.zip =
+        typeof source === 'string' ? await yauzl.openPromise(source, options) : await yauzl.fromRandomAccessReaderPromise(new ImportFileReader(source), source.size, options);
     } catch (err) {
       const missing = (err as { code?: string }).code === 'ENOENT';
       this.log.error(this.zipName, this.zipName, missing ? 'was not found' : 'is not a zip file (or the zip is damaged)');
