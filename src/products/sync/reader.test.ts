@@ -191,6 +191,36 @@ describe('the sync reader', () => {
     expect(rows).toEqual([{ grantee: 'cashless', reads: before + 3 }]);
   });
 
+  it('opens a photo only under the grant as it is at that moment: scope, exclusions, revocation', async () => {
+    const app = 'app_photo_test';
+    const grantPhoto = (scopes: SyncGrantScope[]) => inA((scope) => grant(deps(), scope, { granteeKind: 'api_client', grantee: app, scopes }));
+    const photoOf = (id: string) =>
+      read(a.id, app, async (r) => {
+        const photo = await r.photo(platform.blobs, { kind: 'pupil', id });
+        if (!photo) return null;
+        const parts: Buffer[] = [];
+        for await (const part of photo.content) parts.push(part as Buffer);
+        return { contentType: photo.contentType, sizeBytes: photo.sizeBytes, text: Buffer.concat(parts).toString('utf8') };
+      });
+
+    await grantPhoto(['pupils.basic']);
+    await expect(photoOf(ids.pupils.P1)).rejects.toBeInstanceOf(SharingNotGrantedError);
+    const { id: grantId } = await grantPhoto(['pupils.basic', 'pupils.photo']);
+    expect(await photoOf(ids.pupils.P1)).toEqual({ contentType: 'image/jpeg', sizeBytes: 41, text: 'not really a jpeg, but bytes all the same' });
+    // No photo, an unknown id, not an id, and another school's pupil: nothing.
+    expect(await photoOf(ids.pupils.P3)).toBeNull();
+    expect(await photoOf('00000000-0000-4000-8000-000000000000')).toBeNull();
+    expect(await photoOf('../P1')).toBeNull();
+    await expect(read(b.id, app, (r) => r.photo(platform.blobs, { kind: 'pupil', id: ids.pupils.P1 }))).rejects.toBeInstanceOf(SharingNotGrantedError);
+
+    await inA((scope) => excludeMember(deps(), scope, grantId, { memberKind: 'pupil', memberId: ids.pupils.P1 }));
+    expect(await photoOf(ids.pupils.P1)).toBeNull();
+    await inA((scope) => includeMember(deps(), scope, grantId, { memberKind: 'pupil', memberId: ids.pupils.P1 }));
+    expect(await photoOf(ids.pupils.P1)).not.toBeNull();
+    await inA((scope) => revoke(deps(), scope, grantId));
+    await expect(photoOf(ids.pupils.P1)).rejects.toBeInstanceOf(SharingNotGrantedError);
+  });
+
   it("shows another school's reader nothing of this school", async () => {
     // B has no grant: refused, as any grantee without one.
     await expect(read(b.id, 'cashless', (r) => r.pupils())).rejects.toBeInstanceOf(SharingNotGrantedError);

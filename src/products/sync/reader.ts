@@ -1,11 +1,15 @@
+import type { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import type { SyncGrantScope } from '../../platform/db/schema.ts';
 import { AppError, PROBLEM_BASE } from '../../platform/errors.ts';
+import { openBlob } from '../../platform/storage/blobs.ts';
+import type { LocalBlobStore } from '../../platform/storage/blob-store.ts';
 import { isUuid, type TenantScope } from '../../platform/tenancy/tenant-scope.ts';
 import { parseOrThrow } from '../../platform/validation.ts';
 import { attendanceRangeSchema, freshness, loadAttendance, loadContacts, loadGroups, loadPupils, loadStaff } from './reader/load.ts';
 import { PUPIL_SCOPES, sharedContact, sharedGroup, sharedPupil, sharedStaff, type Admitted, type SharedContact, type SharedGroup, type SharedPupil, type SharedStaff } from './reader/shared.ts';
-import type { AttendanceMarkView, Freshness } from './reader/views.ts';
+import { DATA_PURPOSE } from './engine/documents.ts';
+import { open, type AttendanceMarkView, type Freshness } from './reader/views.ts';
 import { utcDay } from './sharing.ts';
 
 /**
@@ -26,13 +30,16 @@ import { utcDay } from './sharing.ts';
  *                       Date of birth and gender are here rather than in basic on purpose: most
  *                       products need a name and a class, not an age, and the DOB + name pair is what
  *                       identity fraud is built on. A grantee that needs them asks for this scope.
- *   - pupils.photo:     the photo's blob id (open it with openBlob in the same tenant).
+ *   - pupils.photo:     the photo's blob id, which says there is one; the photo itself is read with
+ *                       `photo()`, which checks the grant again at that moment (an id kept from an
+ *                       earlier read opens nothing once the grant, or the pupil, is gone).
  *   - fsm:              free school meals eligibility and periods.
  * A pupil list needs at least one of these; every pupil carries `id`.
  *   - contacts: contacts with their links (relationship, parental responsibility, priority, lives
  *               with, and `noContact`: a court order or instruction not to contact this person about
  *               that pupil, which the product must honour).
- *   - staff:    title, names, job title, work emails and phones, photo blob id (not DOB or gender).
+ *   - staff:    title, names, job title, work emails and phones, photo blob id (not DOB or gender);
+ *               the photo through `photo()` as for pupils.
  *   - groups:   groups with their current members' ids; filtering pupils by group needs it too.
  *   - attendance: marks (pupil id, date, session, DfE code) over a range of at most 366 days.
  * `freshness()` needs any live grant.
@@ -63,6 +70,17 @@ export interface SyncReader {
   /** Marks from `from` to `to` inclusive (YYYY-MM-DD, at most 366 days). */
   attendance(range: { from: string; to: string }): Promise<AttendanceMarkView[]>;
   freshness(): Promise<Freshness>;
+  /**
+   * The photo of a current pupil (needs pupils.photo) or member of staff (needs staff) the grant
+   * shows; null when they have none, or are excluded, gone or unknown.
+   */
+  photo(blobs: LocalBlobStore, person: { kind: 'pupil' | 'staff'; id: string }): Promise<SharedPhoto | null>;
+}
+
+export interface SharedPhoto {
+  contentType: string;
+  sizeBytes: number;
+  content: Readable;
 }
 
 /**
@@ -153,6 +171,23 @@ export function createSyncReader(scope: TenantScope, grantee: string): SyncReade
     async freshness() {
       await admit([]);
       return freshness(scope);
+    },
+
+    async photo(blobs, person) {
+      const isPupil = person.kind === 'pupil';
+      const access = await admit([isPupil ? 'pupils.photo' : 'staff']);
+      if (!isUuid(person.id) || (isPupil ? access.excludedPupils : access.excludedStaff).has(person.id)) return null;
+      const row = await scope.trx
+        .selectFrom(isPupil ? 'pupils' : 'staff')
+        .select(['photo_blob_id', 'data_enc'])
+        .where('id', '=', person.id)
+        .where('status', '=', 'current')
+        .executeTakeFirst();
+      if (!row?.photo_blob_id) return null;
+      const doc = open(scope, DATA_PURPOSE[isPupil ? 'pupils' : 'staff'], row.data_enc);
+      const meta = doc.photo as { contentType?: unknown } | null | undefined;
+      const opened = await openBlob(blobs, scope, row.photo_blob_id);
+      return { contentType: typeof meta?.contentType === 'string' ? meta.contentType : 'application/octet-stream', sizeBytes: opened.blob.sizeBytes, content: opened.content };
     },
   };
 }
