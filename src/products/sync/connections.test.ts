@@ -114,13 +114,25 @@ describe('connections', () => {
     expect(await auditText(a.id)).not.toContain(wonde.token);
   });
 
-  it('validates settings field by field, refuses a duplicate name and organisations that are not schools', async () => {
+  it('validates every field in one round, refuses a duplicate name and organisations that are not schools', async () => {
     const bad = asSystem(platform, a.id, (scope) =>
-      createConnection(scope, { kind: 'oneroster-rest', name: 'Bad', settings: { baseUrl: 'ftp://x', clientId: 'id', clientSecret: '' } }),
+      createConnection(scope, { kind: 'oneroster-rest', name: ' ', settings: { baseUrl: 'ftp://x', clientId: 'id', clientSecret: '' } }),
     );
     await expect(bad).rejects.toMatchObject({ status: 400 });
-    const errors = (await bad.catch((e: { errors: { field: string }[] }) => e.errors)) as { field: string }[];
-    expect(errors.map((e) => e.field).sort()).toEqual(['settings.baseUrl', 'settings.clientSecret', 'settings.tokenUrl']);
+    const errors = (await bad.catch((e: { errors: { field: string; reason: string }[] }) => e.errors)) as { field: string; reason: string }[];
+    expect([...errors].sort((x, y) => x.field.localeCompare(y.field))).toEqual([
+      { field: 'name', reason: 'must not be empty' },
+      { field: 'settings.baseUrl', reason: 'must be an http(s) URL' },
+      { field: 'settings.clientSecret', reason: 'must not be empty' },
+      { field: 'settings.tokenUrl', reason: 'is required' },
+    ]);
+    const wonde = await asSystem(platform, a.id, (scope) => createConnection(scope, { kind: 'wonde', name: 'W2', settings: { schoolId: 7 } } as never)).catch((e: { errors: unknown }) => e.errors);
+    expect(wonde).toEqual([
+      { field: 'settings.token', reason: 'is required' },
+      { field: 'settings.schoolId', reason: 'must be text' },
+    ]);
+    const noSettings = await asSystem(platform, a.id, (scope) => createConnection(scope, { kind: 'wonde', name: 'W3' } as never)).catch((e: { errors: unknown }) => e.errors);
+    expect(noSettings).toEqual([{ field: 'settings', reason: 'is required' }]);
     await expect(asSystem(platform, a.id, (scope) => createConnection(scope, { kind: 'ctf' as 'wonde', name: 'x', settings: {} }))).rejects.toMatchObject({ status: 400 });
     await expect(
       asSystem(platform, a.id, (scope) => createConnection(scope, { kind: 'wonde', name: 'Wonde', settings: { token: 't', schoolId: 's' } })),

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { recordAudit } from '../../platform/audit/audit-writer.ts';
-import { ConflictError, NotFoundError } from '../../platform/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../platform/errors.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { TenantContext, TenantScope } from '../../platform/tenancy/tenant-scope.ts';
 import { isUuid } from '../../platform/tenancy/tenant-scope.ts';
-import { parseOrThrow } from '../../platform/validation.ts';
+import { fieldProblems } from '../../platform/validation.ts';
 import { readOneRosterRest, type OneRosterRestSettings } from './connectors/oneroster-rest.ts';
 import { readWonde, type WondeSettings } from './connectors/wonde.ts';
 import { runImport, type RunSummary } from './engine.ts';
@@ -28,8 +28,10 @@ const DELTA_OVERLAP_MS = 60 * 60_000;
 /** What a secret is shown as. */
 export const MASK = '********';
 
-const httpUrl = z
-  .string()
+/** A required text setting: "is required" when absent, rather than zod's wording about types. */
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
+
+const httpUrl = text()
   .trim()
   .max(2000, 'is too long')
   .refine((value) => {
@@ -40,12 +42,12 @@ const httpUrl = z
       return false;
     }
   }, 'must be an http(s) URL');
-const secret = z.string().min(1, 'must not be empty').max(4000, 'is too long');
+const secret = text().min(1, 'must not be empty').max(4000, 'is too long');
 
 export const oneRosterRestSettingsSchema = z.strictObject({
   baseUrl: httpUrl,
   tokenUrl: httpUrl,
-  clientId: z.string().trim().min(1, 'must not be empty').max(500, 'is too long'),
+  clientId: text().trim().min(1, 'must not be empty').max(500, 'is too long'),
   clientSecret: secret,
   version: z.enum(['1.1', '1.2'], { error: "must be '1.1' or '1.2'" }).default('1.1'),
 }) satisfies z.ZodType<OneRosterRestSettings, unknown>;
@@ -53,13 +55,13 @@ export const oneRosterRestSettingsSchema = z.strictObject({
 export const wondeSettingsSchema = z.strictObject({
   baseUrl: httpUrl.default('https://api.wonde.com'),
   token: secret,
-  schoolId: z.string().trim().min(1, 'must not be empty').max(200, 'is too long'),
+  schoolId: text().trim().min(1, 'must not be empty').max(200, 'is too long'),
 }) satisfies z.ZodType<WondeSettings, unknown>;
 
 export const connectionInputSchema = z.strictObject({
   kind: z.enum(CONNECTION_KINDS, { error: `must be one of ${CONNECTION_KINDS.join(', ')}` }),
-  name: z.string().trim().min(1, 'must not be empty').max(200, 'is too long'),
-  settings: z.record(z.string(), z.unknown()),
+  name: text().trim().min(1, 'must not be empty').max(200, 'is too long'),
+  settings: z.record(z.string(), z.unknown(), { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an object of settings') }),
   schedule: z.enum(SCHEDULES, { error: "must be 'nightly' or null" }).nullable().optional(),
 });
 export type ConnectionInput = z.input<typeof connectionInputSchema>;
@@ -77,16 +79,25 @@ export interface ConnectionInfo {
   lastRun: { id: string; status: string; startedAt: string; finishedAt: string | null } | null;
 }
 
-function parseSettings(kind: ConnectionKind, settings: unknown): StoredSettings {
-  const prefixed = (schema: z.ZodType) => {
-    const result = schema.safeParse(settings);
-    if (result.success) return result.data;
-    // Name each field as settings.<field>.
-    return parseOrThrow(z.strictObject({ settings: schema }), { settings });
-  };
-  return kind === 'oneroster-rest'
-    ? { kind, settings: prefixed(oneRosterRestSettingsSchema) as OneRosterRestSettings }
-    : { kind, settings: prefixed(wondeSettingsSchema) as WondeSettings };
+const SETTINGS_SCHEMAS = { 'oneroster-rest': oneRosterRestSettingsSchema, wonde: wondeSettingsSchema } as const;
+
+/**
+ * The whole input checked in one round: the common fields and, when the kind is known, every
+ * setting of that kind (named settings.<field>), so a form hears of all its problems at once.
+ */
+function parseConnectionInput(input: unknown): { parsed: z.output<typeof connectionInputSchema>; stored: StoredSettings } {
+  const base = connectionInputSchema.safeParse(input);
+  const problems = base.success ? [] : fieldProblems(base.error);
+  const raw = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
+  const kind = (CONNECTION_KINDS as readonly unknown[]).includes(raw.kind) ? (raw.kind as ConnectionKind) : undefined;
+  let settings: unknown;
+  if (kind && typeof raw.settings === 'object' && raw.settings !== null && !Array.isArray(raw.settings)) {
+    const checked = SETTINGS_SCHEMAS[kind].safeParse(raw.settings);
+    if (checked.success) settings = checked.data;
+    else problems.push(...fieldProblems(checked.error, ['settings']));
+  }
+  if (!base.success || problems.length > 0) throw new ValidationError(problems);
+  return { parsed: base.data, stored: { kind: base.data.kind, settings } as StoredSettings };
 }
 
 function masked(stored: StoredSettings): Record<string, string> {
@@ -110,8 +121,7 @@ async function requireSchool(scope: TenantScope): Promise<void> {
 }
 
 export async function createConnection(scope: TenantScope, input: ConnectionInput): Promise<ConnectionInfo> {
-  const parsed = parseOrThrow(connectionInputSchema, input);
-  const stored = parseSettings(parsed.kind, parsed.settings);
+  const { parsed, stored } = parseConnectionInput(input);
   await requireSchool(scope);
   const clash = await scope.trx
     .selectFrom('sync_connections')

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { recordAudit } from '../../../platform/audit/audit-writer.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from '../../../platform/errors.ts';
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
+import { fieldProblems } from '../../../platform/validation.ts';
 import { isUuid, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import { mailClientUsers } from '../client-mail.ts';
 import { actorLabel, getClient } from '../clients.ts';
@@ -201,7 +202,7 @@ async function nextInvoiceNumber(scope: TenantScope): Promise<string> {
 function invoiceInput(input: unknown) {
   const problems: FieldProblem[] = [];
   const parsed = createInvoiceSchema.safeParse(input);
-  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', reason: i.message })));
+  if (!parsed.success) problems.push(...fieldProblems(parsed.error));
   let totals: ReturnType<typeof parseInvoiceLines> | undefined;
   try {
     totals = parseInvoiceLines({ lines: (input as { lines?: unknown } | null)?.lines });
