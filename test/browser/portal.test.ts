@@ -251,7 +251,7 @@ describe('client portal pages in a browser', () => {
       // Focus goes to the list once it holds the new document.
       await expect.poll(() => staff.evaluate(() => document.activeElement?.textContent)).toMatch(/^Documents \(1\)/);
       const card = staff.getByRole('listitem').filter({ has: staff.getByRole('heading', { name: 'Engagement letter 2025' }) });
-      expect(await card.textContent()).toMatch(/Version 1, in Engagement, changed/);
+      expect(await card.textContent()).toMatch(/Version 1, in Engagement, added by the practice, changed/);
 
       // The download is the file as uploaded; the preview opens it in the browser.
       const [download] = await Promise.all([staff.waitForEvent('download'), card.getByRole('link', { name: /^Download/ }).click()]);
@@ -326,6 +326,13 @@ describe('client portal pages in a browser', () => {
       await client.getByRole('button', { name: 'Upload', exact: true }).click();
       await expect.poll(() => status(client, /“receipts\.pdf” is uploaded/).count(), { timeout: 15_000 }).toBe(1);
       await expectNoViolations(client, '/portal (client) after uploading');
+      // New versions of their own upload, not of the practice's letter.
+      const theirs = client.getByRole('listitem').filter({ has: client.getByRole('heading', { name: 'receipts.pdf' }) });
+      await expect.poll(() => theirs.textContent()).toMatch(/uploaded by the client/);
+      expect(await theirs.getByRole('button', { name: 'New version of receipts.pdf' }).count()).toBe(1);
+      const letter = client.getByRole('listitem').filter({ has: client.getByRole('heading', { name: 'Engagement letter 2025' }) });
+      expect(await letter.textContent()).toMatch(/from the practice/);
+      expect(await letter.getByRole('button', { name: /^New version/ }).count()).toBe(0);
     });
 
     it('rejects with a comment, using the keyboard alone; a rejection without one is refused first', async () => {

@@ -43,6 +43,8 @@ export interface PortalDocumentsTable {
   title_enc: string;
   latest_version: Generated<number>;
   created_by: string;
+  /** Put there by one of the client's users rather than the practice (0016). */
+  added_by_client: Generated<boolean>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

@@ -42,6 +42,8 @@ export interface PortalDocument {
   title: string;
   latestVersion: number;
   createdBy: string;
+  /** Who put it in the client's area; a client user adds versions only to documents client users added. */
+  addedBy: 'practice' | 'client';
   createdAt: string;
   updatedAt: string;
 }

@@ -2,12 +2,13 @@ import type { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../../../platform/audit/audit-writer.ts';
-import { NotFoundError } from '../../../platform/errors.ts';
+import { ForbiddenError, NotFoundError } from '../../../platform/errors.ts';
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
 import { removeBlobsOnCommit } from '../../../platform/storage/blob-removal.ts';
 import type { LocalBlobStore } from '../../../platform/storage/blob-store.ts';
 import { isUuid, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import { parseOrThrow } from '../../../platform/validation.ts';
+import { actingAsClientUser } from '../client-users.ts';
 import { actorLabel, getClient } from '../clients.ts';
 import { reserveStorage } from '../practice.ts';
 import { getFolder } from './folders.ts';
@@ -21,6 +22,8 @@ export interface PortalDocument {
   title: string;
   latestVersion: number;
   createdBy: string;
+  /** Who put it in the area: the practice's own documents take new versions from the practice only. */
+  addedBy: 'practice' | 'client';
   createdAt: string;
   updatedAt: string;
 }
@@ -46,8 +49,8 @@ export const newDocumentSchema = z.strictObject({
 });
 export type NewDocumentInput = z.input<typeof newDocumentSchema>;
 
-type DocumentRow = { id: string; client_id: string; folder_id: string | null; title_enc: string; latest_version: number; created_by: string; created_at: Date; updated_at: Date };
-const DOCUMENT_COLUMNS = ['id', 'client_id', 'folder_id', 'title_enc', 'latest_version', 'created_by', 'created_at', 'updated_at'] as const;
+type DocumentRow = { id: string; client_id: string; folder_id: string | null; title_enc: string; latest_version: number; created_by: string; added_by_client: boolean; created_at: Date; updated_at: Date };
+const DOCUMENT_COLUMNS = ['id', 'client_id', 'folder_id', 'title_enc', 'latest_version', 'created_by', 'added_by_client', 'created_at', 'updated_at'] as const;
 
 function toDocument(scope: TenantScope, row: DocumentRow): PortalDocument {
   return {
@@ -57,6 +60,7 @@ function toDocument(scope: TenantScope, row: DocumentRow): PortalDocument {
     title: scope.cipher.open('portal.document.title', row.title_enc),
     latestVersion: row.latest_version,
     createdBy: row.created_by,
+    addedBy: row.added_by_client ? 'client' : 'practice',
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };
@@ -67,10 +71,18 @@ function toDocument(scope: TenantScope, row: DocumentRow): PortalDocument {
  * (or the document, for a new version) exists and is theirs to reach. For a client user the
  * database hides other clients, so someone else's id is simply not found.
  */
-export async function checkUploadTarget(scope: TenantScope, target: { clientId?: string; documentId?: string; folderId?: string | null }): Promise<{ clientId: string }> {
+export async function checkUploadTarget(
+  scope: TenantScope,
+  target: { clientId?: string; documentId?: string; folderId?: string | null; origin?: 'upload' | 'signed' },
+): Promise<{ clientId: string; byClientUser: boolean }> {
+  const byClientUser = await actingAsClientUser(scope);
   if (target.documentId) {
     const document = await getDocument(scope, target.documentId);
-    return { clientId: document.clientId };
+    // A signed copy is the portal's own work, recorded while the client signs.
+    if (byClientUser && document.addedBy === 'practice' && target.origin !== 'signed') {
+      throw new ForbiddenError('this document was put in your area by the practice, which alone adds its versions; upload your file as a new document');
+    }
+    return { clientId: document.clientId, byClientUser };
   }
   const data = parseOrThrow(newDocumentSchema, { clientId: target.clientId, folderId: target.folderId ?? null });
   await getClient(scope, data.clientId);
@@ -78,7 +90,7 @@ export async function checkUploadTarget(scope: TenantScope, target: { clientId?:
     const folder = await getFolder(scope, data.folderId);
     if (folder.clientId !== data.clientId) throw new NotFoundError('folder');
   }
-  return { clientId: data.clientId };
+  return { clientId: data.clientId, byClientUser };
 }
 
 /**
@@ -91,7 +103,7 @@ export async function recordUpload(
   stored: StoredUpload,
   target: { clientId?: string; documentId?: string; folderId?: string | null; title?: string; origin?: 'upload' | 'signed' },
 ): Promise<{ document: PortalDocument; version: DocumentVersion }> {
-  const { clientId } = await checkUploadTarget(scope, target);
+  const { clientId, byClientUser } = await checkUploadTarget(scope, target);
   const documentTitle = target.title === undefined ? undefined : parseOrThrow(title, target.title);
   await reserveStorage(scope, stored.blob.sizeBytes);
   await scope.trx
@@ -108,6 +120,7 @@ export async function recordUpload(
         folder_id: target.folderId ?? null,
         title_enc: scope.cipher.seal('portal.document.title', documentTitle ?? stored.verdict.displayName),
         created_by: actorLabel(scope),
+        added_by_client: byClientUser,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -186,7 +199,7 @@ export async function listDocuments(scope: TenantScope, clientId: string, option
   let query = scope.trx
     .selectFrom('portal_documents as d')
     .innerJoin('portal_document_versions as v', (join) => join.onRef('v.document_id', '=', 'd.id').onRef('v.version', '=', 'd.latest_version'))
-    .select(['d.id', 'd.client_id', 'd.folder_id', 'd.title_enc', 'd.latest_version', 'd.created_by', 'd.created_at', 'd.updated_at', 'v.content_type', 'v.size_bytes', 'v.origin', 'v.scan'])
+    .select(['d.id', 'd.client_id', 'd.folder_id', 'd.title_enc', 'd.latest_version', 'd.created_by', 'd.added_by_client', 'd.created_at', 'd.updated_at', 'v.content_type', 'v.size_bytes', 'v.origin', 'v.scan'])
     .where('d.client_id', '=', clientId);
   if (options.folderId) query = query.where('d.folder_id', '=', options.folderId);
   const rows = await query.orderBy('d.updated_at', 'desc').orderBy('d.id').limit(1000).execute();

@@ -137,6 +137,28 @@ describe('portal documents over HTTP', () => {
     expectProblem(await app.inject({ method: 'DELETE', url: `/api/v1/portal/documents/${documentId}`, headers: clientUser.write }), 403);
   });
 
+  it("a client user adds versions to what client users put in the area, never to the practice's documents", async () => {
+    const addVersion = (id: string, headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: `/api/v1/portal/documents/${id}/versions?filename=v.pdf`, headers: { ...headers, 'content-type': 'application/pdf' }, payload: pdf() });
+    const theirsNow = await upload(mine.id, pdf(), clientUser.write, 'filename=bank%20statement.pdf');
+    const clientDoc = theirsNow.json().document;
+    expect(clientDoc.addedBy).toBe('client');
+    const practiceDoc = (await app.inject({ url: `/api/v1/portal/documents/${documentId}`, headers: clientUser.read })).json();
+    expect(practiceDoc.addedBy).toBe('practice');
+
+    const before = { files: blobFiles(), versions: await versionCount() };
+    const refused = expectProblem(await addVersion(documentId, clientUser.write), 403);
+    expect(refused.detail).toMatch(/put in your area by the practice/);
+    expect({ files: blobFiles(), versions: await versionCount() }).toEqual(before);
+    expect((await app.inject({ url: `/api/v1/portal/documents/${documentId}`, headers: bearer(practice.token) })).json().latestVersion).toBe(2);
+
+    expect((await addVersion(clientDoc.id, clientUser.write)).json().version.version).toBe(2);
+    // The practice may add versions to either.
+    expect((await addVersion(clientDoc.id, bearer(practice.token))).json().version.version).toBe(3);
+    const listed = (await app.inject({ url: `/api/v1/portal/clients/${mine.id}/documents`, headers: clientUser.read })).json().documents;
+    expect(Object.fromEntries(listed.map((d: { id: string; addedBy: string }) => [d.id, d.addedBy]))).toMatchObject({ [documentId]: 'practice', [clientDoc.id]: 'client' });
+  });
+
   it('another practice gets nothing: not the client, its documents or their content', async () => {
     for (const url of [`/api/v1/portal/documents/${documentId}`, `/api/v1/portal/documents/${documentId}/content`, `/api/v1/portal/clients/${mine.id}/documents`]) {
       expectProblem(await app.inject({ url, headers: bearer(other.token) }), 404);

@@ -46,6 +46,7 @@ export const documentSchema = z
     title: z.string(),
     latestVersion: z.number().int(),
     createdBy: z.string(),
+    addedBy: z.enum(['practice', 'client']).describe("who put it in the client's area; a client user may add versions only to documents client users added"),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

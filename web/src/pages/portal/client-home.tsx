@@ -65,7 +65,7 @@ export function ClientHome() {
 
       <LoadState value={clients} what="your documents" />
       {clients.state === 'loaded' && list.length === 0 && <p>You do not have access to any client’s documents yet.</p>}
-      {list.length === 1 && <DocumentsSection clientId={list[0]!.id} clientName={list[0]!.name} canUpload={canUpload} />}
+      {list.length === 1 && <DocumentsSection clientId={list[0]!.id} clientName={list[0]!.name} canUpload={canUpload} asClient />}
       {list.length > 1 && list.map((client) => <ClientArea key={client.id} client={client} canUpload={canUpload} />)}
     </div>
   );
@@ -75,7 +75,7 @@ function ClientArea({ client, canUpload }: { client: PortalClient; canUpload: bo
   return (
     <section aria-labelledby={`area-${client.id}`} className="client-area">
       <h2 id={`area-${client.id}`}>{client.name}</h2>
-      <DocumentsSection clientId={client.id} clientName={client.name} canUpload={canUpload} level={3} />
+      <DocumentsSection clientId={client.id} clientName={client.name} canUpload={canUpload} asClient level={3} />
     </section>
   );
 }

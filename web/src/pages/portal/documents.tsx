@@ -15,12 +15,15 @@ export function DocumentsSection({
   clientId,
   clientName,
   canUpload,
+  asClient = false,
   level = 2,
   folders: givenFolders,
 }: {
   clientId: string;
   clientName: string;
   canUpload: boolean;
+  /** Seen by one of the client's users: new versions only of what client users added (the server holds to it too). */
+  asClient?: boolean;
   level?: 2 | 3;
   /** The client's folders, when the page holds them already (and adds to them); otherwise read here. */
   folders?: PortalFolder[];
@@ -67,7 +70,15 @@ export function DocumentsSection({
       {list && list.length > 0 && (
         <ul className="document-list">
           {list.map((document) => (
-            <DocumentCard key={document.id} level={level === 2 ? 3 : 4} document={document} folder={folderName(document.folderId)} canUpload={canUpload} onUploaded={uploaded} />
+            <DocumentCard
+              key={document.id}
+              level={level === 2 ? 3 : 4}
+              document={document}
+              folder={folderName(document.folderId)}
+              canUpload={canUpload && (!asClient || document.addedBy === 'client')}
+              asClient={asClient}
+              onUploaded={uploaded}
+            />
           ))}
         </ul>
       )}
@@ -104,12 +115,14 @@ function DocumentCard({
   document,
   folder,
   canUpload,
+  asClient,
   level,
   onUploaded,
 }: {
   document: PortalDocument;
   folder?: string;
   canUpload: boolean;
+  asClient: boolean;
   level: 3 | 4;
   onUploaded: (message: string) => void;
 }) {
@@ -121,7 +134,8 @@ function DocumentCard({
       <Heading className="document-card__title">{document.title}</Heading>
       <p className="document-card__meta">
         Version {document.latestVersion}
-        {folder ? `, in ${folder}` : ''}, changed <Stamp iso={document.updatedAt} />
+        {folder ? `, in ${folder}` : ''}, {document.addedBy === 'practice' ? (asClient ? 'from the practice' : 'added by the practice') : 'uploaded by the client'}, changed{' '}
+        <Stamp iso={document.updatedAt} />
       </p>
       <div className="button-row document-card__actions">
         <a href={documentContentUrl(document.id)} download>
