@@ -15,6 +15,7 @@ import * as portalInvoices from './0013_portal_invoices.ts';
 import * as portalRequests from './0014_portal_requests.ts';
 import * as portalStorageTerms from './0015_portal_storage_terms.ts';
 import * as portalDocumentAddedBy from './0016_portal_document_added_by.ts';
+import * as portalRequestTitles from './0017_portal_request_titles.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0014_portal_requests': portalRequests,
   '0015_portal_storage_terms': portalStorageTerms,
   '0016_portal_document_added_by': portalDocumentAddedBy,
+  '0017_portal_request_titles': portalRequestTitles,
 };

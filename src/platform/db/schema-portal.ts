@@ -150,7 +150,9 @@ export interface PortalRequestsTable {
   tenant_id: string;
   client_id: string;
   kind: 'questionnaire' | 'mtd_quarter';
-  title: string;
+  /** Clear titles of rows written before 0017, until sealed into title_enc. */
+  title: string | null;
+  title_enc: string | null;
   questions: unknown;
   answers_enc: string | null;
   recipient_user_id: string;

@@ -241,6 +241,11 @@ describe('the reminder pass', () => {
     expect(first).toEqual([expect.objectContaining({ to: bookkeeper.email, subject: 'Reminder: Ledgerwise Accountants (test) is waiting for your answers to “Year-end questionnaire”' })]);
     expect(first[0]!.text).toContain(`/portal/requests/${requestId}`);
     expect(await reminderState('portal_requests', requestId)).toMatchObject({ status: 'sent', reminders_sent: 1 });
+    // Written with a clear title, as before migration 0017: the pass has sealed it, and the next
+    // reminder reads the sealed one.
+    const stored = await asSystem(platform, practice.id, (scope) => scope.trx.selectFrom('portal_requests').select(['title', 'title_enc']).where('id', '=', requestId).executeTakeFirstOrThrow());
+    expect(stored.title).toBeNull();
+    expect(stored.title_enc).not.toContain('Year-end');
 
     await runReminderPass(platform, new Date(at.getTime() + 6 * DAY));
     const second = about(await newMails(), requestId);

@@ -5,6 +5,7 @@ import type { Platform } from '../../../platform/platform.ts';
 import { SYSTEM_ACTOR, systemMeta, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import { clientUserAddresses, mailAddresses } from '../client-mail.ts';
 import { recordFlowEvent } from '../flows/events.ts';
+import { requestTitle, sealClearTitles } from '../requests/titles.ts';
 import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
 import { flowReminder, invoiceReminder, requestReminder, type ReminderWording } from './wording.ts';
 
@@ -70,7 +71,7 @@ export async function runReminderPass(platform: Platform, now: Date): Promise<Re
     const context = { tenantId: id, actor: SYSTEM_ACTOR, meta: systemMeta('portal-reminders') };
     try {
       // Expiry first, so a flow that has just expired is not reminded in the same pass.
-      for (const step of [expireFlows, remindFlows, remindRequests, remindInvoices]) {
+      for (const step of [expireFlows, remindFlows, remindRequests, remindInvoices, sealTitles]) {
         // A full batch may mean more rows are waiting: claim again until a batch comes back short.
         let claimed: number;
         do claimed = await platform.inTenant(context, (scope) => step(scope, pass));
@@ -84,6 +85,9 @@ export async function runReminderPass(platform: Platform, now: Date): Promise<Re
   }
   return report;
 }
+
+/** Housekeeping while the pass is in each practice: request titles written before 0017 get sealed. */
+const sealTitles: Step = async (scope) => sealClearTitles(scope, BATCH);
 
 const expireFlows: Step = async (scope, pass) => {
   const flows = await scope.trx
@@ -142,7 +146,7 @@ const remindFlows: Step = async (scope, pass) => {
 const remindRequests: Step = async (scope, pass) => {
   const requests = await scope.trx
     .selectFrom('portal_requests')
-    .select(['id', 'client_id', 'title', 'recipient_user_id', 'due_at'])
+    .select(['id', 'client_id', 'title', 'title_enc', 'recipient_user_id', 'due_at'])
     .where('status', '=', 'sent')
     .where('next_reminder_at', '<=', pass.now)
     .orderBy('next_reminder_at')
@@ -158,7 +162,7 @@ const remindRequests: Step = async (scope, pass) => {
     const recipient = members.get(request.client_id)?.find((m) => m.userId === request.recipient_user_id);
     if (!recipient) continue;
     const dueAt = request.due_at ? new Date(request.due_at) : null;
-    const wording = requestReminder(practice, { id: request.id, title: request.title, dueAt, overdue: dueAt !== null && dueAt <= pass.now }, pass.portalUrl);
+    const wording = requestReminder(practice, { id: request.id, title: requestTitle(scope, request), dueAt, overdue: dueAt !== null && dueAt <= pass.now }, pass.portalUrl);
     await send(scope, pass, [recipient.email], wording);
     sent.push(request.id);
   }

@@ -12,6 +12,7 @@ import { parseMtdPeriod, quarterDueOn, ukDate, ukEndOfDay, type MtdQuarter } fro
 import { mtdSummarySchema, openSummary, SUMMARY_CONTEXT, type MtdSummary, type MtdSummaryInput } from './mtd-summary.ts';
 import { actionableRequest, getRequest, nextReminder, tellRecipient, type InformationRequest } from './requests.ts';
 import { requestsTrx } from './tables.ts';
+import { sealedTitle } from './titles.ts';
 
 /**
  * Making Tax Digital for Income Tax quarterly updates. For every client marked `mtd_itsa` with a
@@ -50,7 +51,7 @@ export interface MtdSummaryRecord {
 async function quarterRequest(scope: TenantScope, clientId: string, period: string) {
   return requestsTrx(scope)
     .selectFrom('portal_requests')
-    .select(['id', 'status', 'recipient_user_id', 'title', 'decision'])
+    .select(['id', 'status', 'recipient_user_id', 'decision'])
     .where('client_id', '=', clientId)
     .where('mtd_period', '=', period)
     .forUpdate()
@@ -159,7 +160,7 @@ async function createQuarterRequest(queue: JobQueue, scope: TenantScope, client:
       tenant_id: scope.tenantId,
       client_id: client.id,
       kind: 'mtd_quarter',
-      title: mtdTitle(quarter),
+      ...sealedTitle(scope, mtdTitle(quarter)),
       questions: JSON.stringify([]),
       recipient_user_id: client.recipient,
       mtd_period: quarter.period,

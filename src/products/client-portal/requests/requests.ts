@@ -14,6 +14,7 @@ import { openSummary, type MtdSummary } from './mtd-summary.ts';
 import type { AnswerValue, Questionnaire } from './questions.ts';
 import { requestsTrx } from './tables.ts';
 import { getTemplate } from './templates.ts';
+import { requestTitle, sealedTitle } from './titles.ts';
 
 /**
  * Information requests: the practice asks a client user of a client to answer a questionnaire
@@ -82,12 +83,12 @@ export const sendRequestSchema = z.strictObject({
 export type SendRequestInput = z.input<typeof sendRequestSchema>;
 
 export const LIST_COLUMNS = [
-  'id', 'client_id', 'kind', 'title', 'recipient_user_id', 'status', 'mtd_period', 'created_by', 'created_at', 'due_at', 'answered_at', 'completed_at', 'completed_by', 'reminders_sent',
+  'id', 'client_id', 'kind', 'title', 'title_enc', 'recipient_user_id', 'status', 'mtd_period', 'created_by', 'created_at', 'due_at', 'answered_at', 'completed_at', 'completed_by', 'reminders_sent',
 ] as const;
 const FULL_COLUMNS = [...LIST_COLUMNS, 'questions', 'answers_enc', 'message_enc', 'response_enc', 'review_comment_enc', 'decision', 'summary_revision'] as const;
 
 type ListRow = {
-  id: string; client_id: string; kind: RequestKind; title: string; recipient_user_id: string; status: RequestStatus; mtd_period: string | null;
+  id: string; client_id: string; kind: RequestKind; title: string | null; title_enc: string | null; recipient_user_id: string; status: RequestStatus; mtd_period: string | null;
   created_by: string; created_at: Date; due_at: Date | null; answered_at: Date | null; completed_at: Date | null; completed_by: string | null; reminders_sent: number;
 };
 type FullRow = ListRow & {
@@ -97,12 +98,12 @@ type FullRow = ListRow & {
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-function toListItem(row: ListRow): RequestListItem {
+function toListItem(scope: TenantScope, row: ListRow): RequestListItem {
   return {
     id: row.id,
     clientId: row.client_id,
     kind: row.kind,
-    title: row.title,
+    title: requestTitle(scope, row),
     recipientUserId: row.recipient_user_id,
     status: row.status,
     mtdPeriod: row.mtd_period,
@@ -152,7 +153,7 @@ async function toRequest(scope: TenantScope, row: FullRow): Promise<InformationR
     };
   }
   return {
-    ...toListItem(row),
+    ...toListItem(scope, row),
     message: scope.cipher.openOptional('portal.request.message', row.message_enc),
     sections: (typeof row.questions === 'string' ? JSON.parse(row.questions) : row.questions) as Questionnaire,
     answers,
@@ -191,7 +192,7 @@ export async function listRequests(scope: TenantScope, query: RequestQuery = {})
   if (query.status) rows = rows.where('status', '=', query.status);
   if (query.kind) rows = rows.where('kind', '=', query.kind);
   const found = await rows.orderBy('created_at', 'desc').orderBy('id').limit(Math.min(500, query.limit ?? 100)).execute();
-  return found.map((r) => toListItem(r as ListRow));
+  return found.map((r) => toListItem(scope, r as ListRow));
 }
 
 /** Checks the recipient is a user of the client who can still sign in. */
@@ -242,7 +243,7 @@ export async function sendRequest(queue: JobQueue, scope: TenantScope, input: Se
       tenant_id: scope.tenantId,
       client_id: data.clientId,
       kind: 'questionnaire',
-      title,
+      ...sealedTitle(scope, title),
       questions: JSON.stringify(template.sections),
       recipient_user_id: data.recipientUserId,
       message_enc: scope.cipher.sealOptional('portal.request.message', data.message ?? null),
@@ -314,7 +315,7 @@ export async function sendBackRequest(queue: JobQueue, scope: TenantScope, reque
     .where('id', '=', requestId)
     .execute();
   await recordAudit(scope, { action: 'portal.request_sent_back', target: { type: 'portal_request', id: requestId }, changes: { status: { before: 'answered', after: 'sent' }, comment: { personal: true } } });
-  await tellRecipient(queue, scope, { id: row.id, recipientUserId: row.recipient_user_id }, portalUrl, (practice) => `${practice} has a question about your answers`, `“${row.title}” needs another look:\n\n${data.comment}`);
+  await tellRecipient(queue, scope, { id: row.id, recipientUserId: row.recipient_user_id }, portalUrl, (practice) => `${practice} has a question about your answers`, `“${requestTitle(scope, row)}” needs another look:\n\n${data.comment}`);
   return getRequest(scope, requestId);
 }
 

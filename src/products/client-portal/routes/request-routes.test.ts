@@ -149,10 +149,13 @@ describe('a self-assessment questionnaire, end to end', () => {
     expectProblem(await inject('PUT', `/api/v1/portal/requests/${requestId}/answers`, clientUser.write, { answers: {} }), 409);
   });
 
-  it('keeps answers sealed in the database and out of the audit trail', async () => {
-    const row = await asSystem(platform, practice.id, (scope) => requestsTrx(scope).selectFrom('portal_requests').select(['answers_enc', 'message_enc']).where('id', '=', requestId).executeTakeFirstOrThrow());
+  it('keeps answers and the title sealed in the database and out of the audit trail', async () => {
+    const row = await asSystem(platform, practice.id, (scope) => requestsTrx(scope).selectFrom('portal_requests').select(['answers_enc', 'message_enc', 'title', 'title_enc']).where('id', '=', requestId).executeTakeFirstOrThrow());
     expect(row.answers_enc).toMatch(/^c1\./);
     expect(row.message_enc).toMatch(/^c1\./);
+    expect(row.title).toBeNull();
+    expect(row.title_enc).toMatch(/^c1\./);
+    expect((await inject('GET', `/api/v1/portal/requests/${requestId}`, staff())).json().title).toBe('Your 2025-26 tax return');
     const trail = await asSystem(platform, practice.id, (scope) => scope.trx.selectFrom('audit_events').selectAll().where('target_id', '=', requestId).execute());
     expect(trail.map((e) => e.action)).toEqual(expect.arrayContaining(['portal.request_sent', 'portal.request_draft_saved', 'portal.request_answered']));
     expect(JSON.stringify(trail)).not.toMatch(/Harbour Ledger|budget payment|4210/);
