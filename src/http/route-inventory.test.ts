@@ -184,6 +184,7 @@ const REQUIRED_ACCESS: Record<string, Access> = {
   'GET /api/v1/portal/invoices/:id': { permission: 'portal.clients.read', scope: 'read' },
   'POST /api/v1/portal/invoices/:id/void': { permission: 'portal.invoices.manage', scope: 'admin' },
   'GET /api/v1/portal/invoices/:id/receipt': { permission: 'portal.clients.read', scope: 'read' },
+  'GET /api/v1/portal/invoices/:id/pdf': { permission: 'portal.clients.read', scope: 'read' },
   'POST /api/v1/portal/invoices/:id/checkout': { permission: 'portal.clients.read', scope: 'admin' },
   'GET /api/v1/portal/practice/purchases': { permission: 'portal.billing.manage', scope: 'read' },
   'POST /api/v1/portal/practice/purchases': { permission: 'portal.billing.manage', scope: 'admin' },
@@ -534,6 +535,9 @@ const PROBES: Record<string, Probe> = {
   },
   'GET /api/v1/portal/invoices/:id/receipt': async (call) => {
     expectProblem(await call({ url: `/api/v1/portal/invoices/${paInvoiceId}/receipt` }), 404);
+  },
+  'GET /api/v1/portal/invoices/:id/pdf': async (call) => {
+    expectProblem(await call({ url: `/api/v1/portal/invoices/${paInvoiceId}/pdf` }), 404);
   },
   'POST /api/v1/portal/invoices/:id/checkout': async (call) => {
     expectProblem(await call({ method: 'POST', url: `/api/v1/portal/invoices/${paInvoiceId}/checkout` }), 404);

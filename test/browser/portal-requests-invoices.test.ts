@@ -480,6 +480,12 @@ describe('information requests and invoices in a browser', () => {
       expect(await receipt.textContent()).toMatch(/Amount paid£1,474\.00 \(of which VAT £240\.00\)/);
       expect(await receipt.textContent()).toContain(`Payment reference${fake.sessions.get(sessionId)!.payment_intent as string}`);
       expect(await client.getByRole('button', { name: /^Pay/ }).count()).toBe(0);
+      // The PDF, which is the receipt now, downloads in the client's own session.
+      const pdfLink = client.getByRole('link', { name: 'Download invoice INV-000001 as a PDF (it is the receipt too)' });
+      const [pdf] = await Promise.all([client.waitForEvent('download'), pdfLink.click()]);
+      expect(pdf.suggestedFilename()).toBe('INV-000001.pdf');
+      const pdfBytes = fs.readFileSync((await pdf.path())!);
+      expect(pdfBytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
       await open(client, '/portal', 'Your portal', '/portal (client)');
       expect(await client.getByRole('region', { name: 'Invoices to pay (0)' }).textContent()).toMatch(/Nothing to pay/);
       await open(client, '/portal/invoices', 'Your invoices', '/portal/invoices (client)');

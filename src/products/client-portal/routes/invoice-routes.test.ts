@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import ExcelJS from 'exceljs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
@@ -28,6 +33,20 @@ let outsider: TestSession;
 let staff: TestSession;
 
 const WEBHOOK = '/api/public/payments/stripe';
+const run = promisify(execFile);
+
+/** The invoice PDF as `headers` downloads it, read back as text by poppler's pdftotext. */
+async function pdfText(invoiceId: string, headers: Record<string, string>): Promise<{ text: string; pages: number }> {
+  const response = await app.inject({ url: `/api/v1/portal/invoices/${invoiceId}/pdf`, headers });
+  expect(response.statusCode, response.body).toBe(200);
+  expect(response.headers['content-type']).toBe('application/pdf');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'custos-invoice-')), 'invoice.pdf');
+  fs.writeFileSync(file, response.rawPayload);
+  const text = (await run('/usr/bin/pdftotext', ['-layout', file, '-'])).stdout;
+  const pages = Number(/Pages:\s+(\d+)/.exec((await run('/usr/bin/pdfinfo', [file])).stdout)![1]);
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  return { text, pages };
+}
 
 const vatLines = [
   { description: 'Year-end accounts', quantity: '1', unitPricePence: 120_000, vatRate: 'standard' },
@@ -195,6 +214,19 @@ describe('invoices paid online, end to end', () => {
     expect(audit.map((a) => a.action)).toEqual(['portal.invoice_created', 'portal.invoice_checkout_started', 'portal.invoice_paid']);
     expect(JSON.stringify(audit)).not.toContain('Year-end');
 
+    // The PDF is the receipt now: the client's user downloads it; another client's user gets nothing.
+    const { text } = await pdfText(invoiceId, payer.read);
+    expect(text).toContain('Ashdown & Pryce Accountants (test)');
+    expect(text).toContain('Invoice INV-000001');
+    expect(text).toContain('Marlow Joinery Ltd');
+    expect(text).toMatch(/Year-end accounts\s+1\s+£1,200\.00\s+20%\s+£1,200\.00\s+£240\.00/);
+    expect(text).toMatch(/Postage and printing\s+2\s+£14\.95\s+5%\s+£29\.90\s+£1\.50/);
+    expect(text).toMatch(/Total\s+£1,484\.40/);
+    expect(text).toMatch(/Outside scope \(0%\)\s+net £13\.00\s+VAT £0\.00/);
+    expect(text).toContain(`payment reference ${paymentIntent}`);
+    expect(text).toMatch(/PAID on \d+ \w+ \d{4}/);
+    expectProblem(await app.inject({ url: `/api/v1/portal/invoices/${invoiceId}/pdf`, headers: outsider.read }), 404);
+
     expect(expectProblem(await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${invoiceId}/checkout`, headers: payer.write }), 409).detail).toMatch(/already paid/);
     expectProblem(await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${invoiceId}/void`, headers: staff.write }), 409);
   });
@@ -243,6 +275,22 @@ describe('invoices paid online, end to end', () => {
     expect(fake.sessions.get(sessionId)).toMatchObject({ status: 'expired' });
     expect(() => fake.completeCheckout(sessionId)).toThrow(/expired/);
     expect(expectProblem(await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${third.id}/checkout`, headers: payer.write }), 409).detail).toMatch(/void/);
+    expect((await pdfText(third.id, staff.read)).text).toContain('VOID: this invoice was cancelled');
+  });
+
+  it('draws a long invoice over several pages, and text the fonts cannot show as "?"', async () => {
+    const lines = Array.from({ length: 70 }, (_, i) => ({ description: `Bookkeeping, month ${i + 1}: reconciling the Łódź branch's accounts 📒 and a long explanation that wraps onto a second line of the table`, quantity: '1', unitPricePence: 1_000, vatRate: 'standard' }));
+    const long = (await raise(staff.write, { clientId: client.id, dueOn: inAMonth(), lines })).json();
+    const { text, pages } = await pdfText(long.id, staff.read);
+    expect(pages).toBeGreaterThan(2);
+    expect(text).toContain(`Invoice ${long.number} (continued)`);
+    expect(text).toContain(`page ${pages} of ${pages}`);
+    expect(text).toContain('month 70');
+    expect(text).toContain('reconciling the ?ód?');
+    expect(text).toContain("branch's accounts ? and");
+    expect(text).toMatch(/Total\s+£840\.00/);
+    expect(text).toMatch(/Please pay £840\.00 by/);
+    await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${long.id}/void`, headers: staff.write });
   });
 });
 
@@ -321,7 +369,8 @@ describe('the Excel export', () => {
     expect(sheet.getRow(3).getCell(1).value).toBe('INV-000002');
     expect(sheet.getRow(4).getCell(1).value).toBe('INV-000003');
     expect(sheet.getRow(4).getCell(5).value).toBe('void');
-    expect(sheet.getRow(5).getCell(1).value).toBe('Total');
+    expect(sheet.getRow(5).getCell(1).value).toBe('INV-000004');
+    expect(sheet.getRow(6).getCell(1).value).toBe('Total');
 
     const onlyPaid = await readBack(await app.inject({ url: '/api/v1/portal/invoices/export.xlsx?status=paid', headers: bearer(practice.token) }));
     expect(onlyPaid.getRow(3).getCell(1).value).toBe('Total');

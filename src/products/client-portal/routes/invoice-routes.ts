@@ -9,10 +9,12 @@ import { requestMeta, tenantHandler } from '../../../http/tenant-route.ts';
 import type { TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import { callStripe, invoiceCheckoutRequest, OnlinePaymentNotSetUpError, prepareInvoiceCheckout, recordInvoiceCheckout } from '../invoices/checkout.ts';
 import { invoiceExportRows } from '../invoices/export.ts';
+import { renderInvoicePdf } from '../invoices/invoice-pdf.ts';
 import { createInvoice, getInvoice, listInvoices, ukToday, voidInvoice, type CreateInvoiceInput, type InvoiceListQuery } from '../invoices/invoices.ts';
 import { invoiceReceipt } from '../invoices/receipt.ts';
 import { listPurchases, pricePurchase, purchaseCheckoutRequest, recordPurchase, type PurchaseInput } from '../invoices/purchases.ts';
 import { handleStripeWebhook } from '../invoices/settle.ts';
+import { getClient } from '../clients.ts';
 import { writeInvoicesWorkbook } from '../payments/excel.ts';
 import { VAT_RATES } from '../payments/money.ts';
 import { createStripePayments } from '../payments/stripe.ts';
@@ -214,6 +216,36 @@ export async function invoiceRoutes(app: FastifyInstance): Promise<void> {
         });
       }
       return invoice;
+    },
+  );
+
+  routes.get(
+    '/api/v1/portal/invoices/:id/pdf',
+    {
+      onRequest: [authenticate, requireAccess('portal.clients.read', 'read')],
+      schema: {
+        tags: ['portal'],
+        summary: 'The invoice as a PDF (once paid, it is the receipt too)',
+        security: BEARER_AUTH,
+        params: idParams('an invoice'),
+        response: { 200: z.any().describe('The PDF'), ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      // Read in one short transaction; drawn with no database connection held.
+      const input = await tenantHandler(async (_request: FastifyRequest, scope: TenantScope) => {
+        const invoice = await getInvoice(scope, request.params.id);
+        const client = await getClient(scope, invoice.clientId);
+        const practice = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+        return { invoice, clientName: client.name, practiceName: practice.name, at: new Date() };
+      })(request, reply);
+      const pdf = await renderInvoicePdf(input);
+      return reply
+        .header('content-type', 'application/pdf')
+        .header('content-disposition', contentDisposition('attachment', `${input.invoice.number}.pdf`))
+        .header('cache-control', 'private, no-store')
+        .header('x-content-type-options', 'nosniff')
+        .send(pdf);
     },
   );
 

@@ -81,6 +81,11 @@ export function PortalInvoicePage({ id }: { id: string }) {
             <div role="alert">{outcome && !outcome.ok && <p className="notice notice--error">{outcome.message}</p>}</div>
           </div>
           <InvoiceSummary invoice={invoice} clientName={clientName} />
+          <p>
+            <a href={`/api/v1/portal/invoices/${encodeURIComponent(invoice.id)}/pdf`} download>
+              Download invoice {invoice.number} as a PDF{invoice.status === 'paid' ? ' (it is the receipt too)' : ''}
+            </a>
+          </p>
           {canPay && <PaySection invoice={invoice} />}
           {receipt.state === 'loaded' && <Receipt receipt={receipt.data} />}
           <InvoiceLines invoice={invoice} />
