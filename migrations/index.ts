@@ -16,6 +16,7 @@ import * as portalRequests from './0014_portal_requests.ts';
 import * as portalStorageTerms from './0015_portal_storage_terms.ts';
 import * as portalDocumentAddedBy from './0016_portal_document_added_by.ts';
 import * as portalRequestTitles from './0017_portal_request_titles.ts';
+import * as portalStorageReminders from './0018_portal_storage_reminders.ts';
 
 /** Ordered migrations; the same list runs on PGlite and PostgreSQL. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0015_portal_storage_terms': portalStorageTerms,
   '0016_portal_document_added_by': portalDocumentAddedBy,
   '0017_portal_request_titles': portalRequestTitles,
+  '0018_portal_storage_reminders': portalStorageReminders,
 };

@@ -210,6 +210,8 @@ export interface PortalPurchasesTable {
   paid_at: Date | null;
   /** Storage only: the end of the year bought (0015); it counts towards the quota until then. */
   expires_at: Generated<Date | null>;
+  /** When the admins were told the term is about to end (0018). */
+  expiry_reminded_at: Generated<Date | null>;
   created_by: string;
   created_at: Generated<Date>;
 }

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
 import { fieldProblems } from '../../../platform/validation.ts';
 import { isUuid, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
-import { mailClientUsers } from '../client-mail.ts';
+import { mailClientUsers } from '../portal-mail.ts';
 import { actorLabel, getClient } from '../clients.ts';
 import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
 import { formatQuantity, parseInvoiceLines, VAT_RATE_PERCENT, VAT_RATES, type VatRate, type VatSummaryRow } from '../payments/money.ts';

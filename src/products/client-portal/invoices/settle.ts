@@ -4,7 +4,7 @@ import { AppError, PROBLEM_BASE } from '../../../platform/errors.ts';
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
 import type { Platform } from '../../../platform/platform.ts';
 import { isUuid, SYSTEM_ACTOR, type RequestMeta, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
-import { mailClientUsers } from '../client-mail.ts';
+import { mailClientUsers } from '../portal-mail.ts';
 import { formatPence } from '../payments/money.ts';
 import type { InvoicePaymentEvent, StripePayments } from '../payments/stripe.ts';
 import { OnlinePaymentNotSetUpError, parsePaymentReference, PaymentRefusedError } from './checkout.ts';

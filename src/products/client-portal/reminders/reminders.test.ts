@@ -345,6 +345,34 @@ describe('the reminder pass', () => {
 });
 
 describe('the hourly job', () => {
+  it("tells the practice's admins, once, two weeks before a year of storage bought ends", async () => {
+    const buy = (gb: number, endsIn: number) =>
+      asSystem(platform, practice.id, async (scope) =>
+        (
+          await scope.trx
+            .insertInto('portal_purchases')
+            .values({ tenant_id: practice.id, kind: 'storage', quantity: gb, amount_pence: gb * 200, status: 'paid', paid_at: new Date(), expires_at: new Date(Date.now() + endsIn), created_by: 'test' })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id,
+      );
+    await newMails();
+    await buy(2, 10 * DAY);
+    await buy(5, 30 * DAY);
+    const at = new Date();
+    const report = await runReminderPass(platform, at);
+    expect(report.storageTermsEnding).toBe(1);
+    const first = (await newMails()).filter((m) => m.subject.includes('document storage'));
+    expect(first).toEqual([expect.objectContaining({ to: practice.adminEmail, subject: expect.stringMatching(/^Ledgerwise Accountants \(test\): 2 GB of document storage ends on \d+ \w+ \d{4}$/) })]);
+    expect(first[0]!.text).toContain('/portal/billing');
+
+    // Once only; the other term is told when its own fortnight comes.
+    expect((await runReminderPass(platform, new Date(at.getTime() + DAY))).storageTermsEnding).toBe(0);
+    expect((await newMails()).filter((m) => m.subject.includes('document storage'))).toEqual([]);
+    expect((await runReminderPass(platform, new Date(at.getTime() + 17 * DAY))).storageTermsEnding).toBe(1);
+    expect((await newMails()).filter((m) => m.subject.includes('document storage')).map((m) => m.subject)).toEqual([expect.stringMatching(/: 5 GB of document storage ends on/)]);
+  });
+
   it('is defined and scheduled every hour by a process that runs workers', async () => {
     await registerReminderJobs({ ...platform, runsWorkers: true });
     const schedules = await sql<{ name: string; cron: string }>`SELECT name, cron FROM pgboss.schedule WHERE name = ${PORTAL_REMINDERS_JOB}`.execute(platform.db.owner);

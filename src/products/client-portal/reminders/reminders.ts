@@ -3,11 +3,11 @@ import { recordAudit } from '../../../platform/audit/audit-writer.ts';
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
 import type { Platform } from '../../../platform/platform.ts';
 import { SYSTEM_ACTOR, systemMeta, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
-import { clientUserAddresses, mailAddresses } from '../client-mail.ts';
+import { clientUserAddresses, mailAddresses, practiceAdminAddresses } from '../portal-mail.ts';
 import { recordFlowEvent } from '../flows/events.ts';
 import { requestTitle, sealClearTitles } from '../requests/titles.ts';
 import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
-import { flowReminder, invoiceReminder, requestReminder, type ReminderWording } from './wording.ts';
+import { flowReminder, invoiceReminder, requestReminder, storageEnding, type ReminderWording } from './wording.ts';
 
 /**
  * One reminder engine for everything a practice waits on: flows (approval or signature), requests
@@ -35,6 +35,8 @@ export interface ReminderPassReport {
   flowsExpired: number;
   requestsReminded: number;
   invoicesReminded: number;
+  /** Storage purchases whose year ends within two weeks, told to the practice's admins. */
+  storageTermsEnding: number;
   /** Emails queued (an invoice may go to several client users). */
   emails: number;
   /** Practices whose pass failed (logged; the others went on). */
@@ -65,13 +67,13 @@ export async function runReminderPass(platform: Platform, now: Date): Promise<Re
     .where('status', '=', 'active')
     .orderBy('created_at')
     .execute();
-  const report: ReminderPassReport = { practices: practices.length, flowsReminded: 0, flowsExpired: 0, requestsReminded: 0, invoicesReminded: 0, emails: 0, failures: 0 };
+  const report: ReminderPassReport = { practices: practices.length, flowsReminded: 0, flowsExpired: 0, requestsReminded: 0, invoicesReminded: 0, storageTermsEnding: 0, emails: 0, failures: 0 };
   const pass: PassContext = { queue: platform.queue, portalUrl: platform.config.publicUrl, now, report };
   for (const { id } of practices) {
     const context = { tenantId: id, actor: SYSTEM_ACTOR, meta: systemMeta('portal-reminders') };
     try {
       // Expiry first, so a flow that has just expired is not reminded in the same pass.
-      for (const step of [expireFlows, remindFlows, remindRequests, remindInvoices, sealTitles]) {
+      for (const step of [expireFlows, remindFlows, remindRequests, remindInvoices, remindStorageEnding, sealTitles]) {
         // A full batch may mean more rows are waiting: claim again until a batch comes back short.
         let claimed: number;
         do claimed = await platform.inTenant(context, (scope) => step(scope, pass));
@@ -85,6 +87,34 @@ export async function runReminderPass(platform: Platform, now: Date): Promise<Re
   }
   return report;
 }
+
+/** Storage bought is for a year: the practice's admins hear of its end once, two weeks before. */
+const STORAGE_NOTICE_MS = 14 * 86_400_000;
+
+const remindStorageEnding: Step = async (scope, pass) => {
+  const terms = await scope.trx
+    .selectFrom('portal_purchases')
+    .select(['id', 'quantity', 'expires_at'])
+    .where('kind', '=', 'storage')
+    .where('status', '=', 'paid')
+    .where('expiry_reminded_at', 'is', null)
+    .where('expires_at', '>', pass.now)
+    .where('expires_at', '<=', new Date(pass.now.getTime() + STORAGE_NOTICE_MS))
+    .orderBy('expires_at')
+    .limit(BATCH)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+  if (terms.length === 0) return 0;
+  const practice = await practiceName(scope);
+  const admins = await practiceAdminAddresses(scope);
+  for (const term of terms) {
+    await send(scope, pass, admins, storageEnding(practice, { bytes: Number(term.quantity) * 1024 ** 3, expiresAt: new Date(term.expires_at!) }, pass.portalUrl));
+  }
+  await scope.trx.updateTable('portal_purchases').set({ expiry_reminded_at: pass.now }).where('id', 'in', terms.map((t) => t.id)).execute();
+  pass.report.storageTermsEnding += terms.length;
+  return terms.length;
+};
 
 /** Housekeeping while the pass is in each practice: request titles written before 0017 get sealed. */
 const sealTitles: Step = async (scope) => sealClearTitles(scope, BATCH);

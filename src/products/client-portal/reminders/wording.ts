@@ -72,3 +72,16 @@ export function invoiceIssued(practice: string, invoice: { id: string; number: s
       `Sign in to your portal to see it and pay online:\n${portalUrl}/portal/invoices/${invoice.id}\n`,
   };
 }
+
+/** To the practice's admins, once, two weeks before a year of storage bought ends. */
+export function storageEnding(practice: string, term: { bytes: number; expiresAt: Date }, portalUrl: string): ReminderWording {
+  const size = `${(term.bytes / 1024 ** 3).toFixed(term.bytes % 1024 ** 3 === 0 ? 0 : 1)} GB`;
+  const day = longDate.format(term.expiresAt);
+  return {
+    subject: `${practice}: ${size} of document storage ends on ${day}`,
+    text:
+      `The ${size} of document storage ${practice} bought a year ago ends on ${day}. After that it no longer counts ` +
+      `towards the practice's storage: documents already held stay, but new uploads are refused while the practice ` +
+      `is over its quota.\n\nTo keep it, buy storage again:\n${portalUrl}/portal/billing\n`,
+  };
+}
