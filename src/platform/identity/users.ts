@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-writer.ts';
-import { isRoleOf } from '../access/roles.ts';
+import { ADMIN_ROLE, isRoleOf } from '../access/roles.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { parseOrThrow } from '../validation.ts';
 import type { TenantScope } from '../tenancy/tenant-scope.ts';
@@ -105,4 +105,17 @@ export async function findUserByEmail(scope: TenantScope, email: string): Promis
     .where('email_bidx', '=', scope.cipher.blindIndex('users.email', email))
     .executeTakeFirst();
   return row ? toUser(scope, row) : undefined;
+}
+
+/** The email addresses of the organisation's active administrators (receipts, notices), oldest first. */
+export async function activeAdminAddresses(scope: TenantScope): Promise<string[]> {
+  const rows = await scope.trx
+    .selectFrom('users')
+    .select('email_enc')
+    .where('tenant_id', '=', scope.tenantId)
+    .where('role', '=', ADMIN_ROLE)
+    .where('status', '=', 'active')
+    .orderBy('created_at')
+    .execute();
+  return rows.map((row) => scope.cipher.open('users.email', row.email_enc));
 }

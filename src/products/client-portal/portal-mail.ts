@@ -1,4 +1,3 @@
-import { ADMIN_ROLE } from '../../platform/access/roles.ts';
 import type { JobQueue } from '../../platform/jobs/queue.ts';
 import { enqueueMail } from '../../platform/mail/mail.ts';
 import type { TenantScope } from '../../platform/tenancy/tenant-scope.ts';
@@ -40,19 +39,6 @@ export async function clientUserAddresses(scope: TenantScope, clientIds: string[
 export async function mailAddresses(queue: JobQueue, scope: TenantScope, to: string[], mail: ClientMail): Promise<number> {
   for (const address of to) await enqueueMail(queue, scope, { to: address, subject: mail.subject, text: mail.text });
   return to.length;
-}
-
-/** The practice's administrators who may still be written to (not disabled), with their addresses opened. */
-export async function practiceAdminAddresses(scope: TenantScope): Promise<string[]> {
-  const rows = await scope.trx
-    .selectFrom('users')
-    .select('email_enc')
-    .where('tenant_id', '=', scope.tenantId)
-    .where('role', '=', ADMIN_ROLE)
-    .where('status', '<>', 'disabled')
-    .orderBy('created_at')
-    .execute();
-  return rows.map((row) => scope.cipher.open('users.email', row.email_enc));
 }
 
 /** Emails every user of one client who may still be written to; returns how many were queued. */

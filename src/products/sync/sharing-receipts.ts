@@ -1,5 +1,6 @@
 import { recordAudit, type AuditEvent } from '../../platform/audit/audit-writer.ts';
 import { NotFoundError } from '../../platform/errors.ts';
+import { activeAdminAddresses } from '../../platform/identity/users.ts';
 import type { JobQueue } from '../../platform/jobs/queue.ts';
 import { enqueueMail } from '../../platform/mail/mail.ts';
 import type { TenantScope } from '../../platform/tenancy/tenant-scope.ts';
@@ -49,13 +50,7 @@ export async function auditWithReceipt(queue: JobQueue, scope: TenantScope, even
   const organisation = await organisationOf(scope);
   const by = await describeActor(scope);
   const at = new Date().toISOString();
-  const admins = await scope.trx
-    .selectFrom('users')
-    .select('email_enc')
-    .where('role', '=', 'admin')
-    .where('status', '=', 'active')
-    .orderBy('created_at')
-    .execute();
+  const admins = await activeAdminAddresses(scope);
   const label = `${receipt.label}:`.padEnd(9);
   const text = [
     receipt.opening(organisation.name),
@@ -70,7 +65,7 @@ export async function auditWithReceipt(queue: JobQueue, scope: TenantScope, even
   ].join('\n');
   for (const admin of admins) {
     await enqueueMail(queue, scope, {
-      to: scope.cipher.open('users.email', admin.email_enc),
+      to: admin,
       subject: `Custos ${receipt.kind} receipt: ${receipt.summary}`,
       text,
     });

@@ -356,6 +356,8 @@ describe('the hourly job', () => {
             .executeTakeFirstOrThrow()
         ).id,
       );
+    // Notices go to active administrators (the test's admin has only been invited so far).
+    await asSystem(platform, practice.id, (scope) => scope.trx.updateTable('users').set({ status: 'active' }).where('id', '=', practice.adminUserId).execute());
     await newMails();
     await buy(2, 10 * DAY);
     await buy(5, 30 * DAY);

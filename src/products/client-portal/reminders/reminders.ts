@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { recordAudit } from '../../../platform/audit/audit-writer.ts';
+import { activeAdminAddresses } from '../../../platform/identity/users.ts';
 import type { JobQueue } from '../../../platform/jobs/queue.ts';
 import type { Platform } from '../../../platform/platform.ts';
 import { SYSTEM_ACTOR, systemMeta, type TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
-import { clientUserAddresses, mailAddresses, practiceAdminAddresses } from '../portal-mail.ts';
+import { clientUserAddresses, mailAddresses } from '../portal-mail.ts';
 import { recordFlowEvent } from '../flows/events.ts';
 import { requestTitle, sealClearTitles } from '../requests/titles.ts';
 import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
@@ -107,7 +108,7 @@ const remindStorageEnding: Step = async (scope, pass) => {
     .execute();
   if (terms.length === 0) return 0;
   const practice = await practiceName(scope);
-  const admins = await practiceAdminAddresses(scope);
+  const admins = await activeAdminAddresses(scope);
   for (const term of terms) {
     await send(scope, pass, admins, storageEnding(practice, { bytes: Number(term.quantity) * 1024 ** 3, expiresAt: new Date(term.expires_at!) }, pass.portalUrl));
   }
