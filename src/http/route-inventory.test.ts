@@ -405,7 +405,13 @@ const PROBES: Record<string, Probe> = {
     expectProblem(await call({ method: 'DELETE', url: `/api/v1/sync/api-clients/${aApiClient.id}` }), 404);
   },
   'GET /api/v1/sync/webhooks': async (call) => {
-    expect((await call({ url: '/api/v1/sync/webhooks' })).json().webhooks.map((w: { id: string }) => w.id)).not.toContain(aWebhookId);
+    const listed = (await call({ url: '/api/v1/sync/webhooks' })).json();
+    expect(listed.webhooks.map((w: { id: string }) => w.id)).not.toContain(aWebhookId);
+    // B's own newest change number, never A's.
+    const newest = async (org: TestOrganisation) =>
+      asSystem(platform, org.id, async (scope) => (await scope.trx.selectFrom('sync_change_events').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst())?.seq ?? null);
+    expect(await newest(a)).not.toBe(await newest(b));
+    expect(listed.latestSeq).toBe(await newest(b) === null ? null : Number(await newest(b)));
   },
   'POST /api/v1/sync/webhooks': async (call) => {
     const response = await call({ method: 'POST', url: '/api/v1/sync/webhooks', payload: { grantee: 'messaging', url: 'https://hooks.b.example.test/custos' } });

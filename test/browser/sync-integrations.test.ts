@@ -357,6 +357,8 @@ describe('school data integrations in a browser', () => {
       expect(await page.content()).not.toContain(secret);
       await expectNoViolations('/sync/webhooks with a webhook');
 
+      // The newest change number is given, so the app's last one can be checked against it.
+      expect(await panel.textContent()).toMatch(/The newest change is number \d+\./);
       // Sending again: a bad number is named beside the field (and focused, so it is read out).
       const since = panel.getByLabel('Send again the changes after number');
       await since.fill('seven');

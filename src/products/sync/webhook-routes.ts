@@ -6,7 +6,7 @@ import { BEARER_AUTH } from '../../http/openapi.ts';
 import { problemResponses } from '../../http/problem.ts';
 import { tenantHandler } from '../../http/tenant-route.ts';
 import { SYNC_PERMISSIONS } from './permissions.ts';
-import { deleteWebhook, listWebhooks, registerWebhook, registerWebhookJobs, replayWebhookIn, type ReplayInput, type WebhookInput } from './webhooks.ts';
+import { deleteWebhook, latestChangeSeq, listWebhooks, registerWebhook, registerWebhookJobs, replayWebhookIn, type ReplayInput, type WebhookInput } from './webhooks.ts';
 
 // Loading the routes registers the sync permissions.
 void SYNC_PERMISSIONS;
@@ -43,10 +43,16 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
         tags: ['sync'],
         summary: "The school's change-event webhooks (secrets masked)",
         security: BEARER_AUTH,
-        response: { 200: z.object({ webhooks: z.array(webhookSchemaOut) }), ...problemResponses(401, 403, 429) },
+        response: {
+          200: z.object({
+            webhooks: z.array(webhookSchemaOut),
+            latestSeq: z.number().int().nullable().describe("the number of the school's newest change event (null before the first): replays are asked from a number up to it"),
+          }),
+          ...problemResponses(401, 403, 429),
+        },
       },
     },
-    tenantHandler(async (_request, scope) => ({ webhooks: await listWebhooks(scope) })),
+    tenantHandler(async (_request, scope) => ({ webhooks: await listWebhooks(scope), latestSeq: await latestChangeSeq(scope) })),
   );
 
   routes.post(

@@ -126,7 +126,7 @@ describe('sync webhooks', () => {
     // A grantee nobody could grant to would receive nothing: a typo is refused, and nothing is saved.
     const typo = await app.inject({ method: 'POST', url: '/api/v1/sync/webhooks', headers: bearer(a.token), payload: { grantee: 'mesaging', url: receiver.url } });
     expect(expectProblem(typo, 400).errors).toEqual([{ field: 'grantee', reason: expect.stringMatching(/^is not a product \(messaging, .*\), one of the school's API clients or an app it has granted$/) }]);
-    expect((await app.inject({ url: '/api/v1/sync/webhooks', headers: bearer(a.token) })).json()).toEqual({ webhooks: [] });
+    expect((await app.inject({ url: '/api/v1/sync/webhooks', headers: bearer(a.token) })).json()).toEqual({ webhooks: [], latestSeq: expect.any(Number) });
 
     const created = await app.inject({ method: 'POST', url: '/api/v1/sync/webhooks', headers: bearer(a.token), payload: { grantee: 'messaging', url: receiver.url } });
     expect(created.statusCode, created.body).toBe(201);
@@ -135,7 +135,10 @@ describe('sync webhooks', () => {
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
 
     const list = await app.inject({ url: '/api/v1/sync/webhooks', headers: bearer(a.token) });
-    expect(list.json()).toEqual({ webhooks: [expect.objectContaining({ id: webhookId, grantee: 'messaging', url: receiver.url, secret: MASKED_SECRET })] });
+    // The school's newest change number comes with the list, for replays to be asked from.
+    const newest = await asSystem(platform, a.id, async (scope) => Number((await scope.trx.selectFrom('sync_change_events').select(sql<string>`max(seq)::text`.as('seq')).executeTakeFirstOrThrow()).seq));
+    expect(newest).toBeGreaterThan(0);
+    expect(list.json()).toEqual({ webhooks: [expect.objectContaining({ id: webhookId, grantee: 'messaging', url: receiver.url, secret: MASKED_SECRET })], latestSeq: newest });
     expect(list.body).not.toContain(secret);
     const stored = await asSystem(platform, a.id, (scope) => scope.trx.selectFrom('sync_webhooks').select('secret_enc').where('id', '=', webhookId).executeTakeFirstOrThrow());
     expect(stored.secret_enc).not.toContain(secret);
@@ -307,7 +310,7 @@ describe('sync webhooks', () => {
 
   it('removes a webhook: it leaves the list, erases its secret, and receives nothing more', async () => {
     expect((await app.inject({ method: 'DELETE', url: `/api/v1/sync/webhooks/${webhookId}`, headers: bearer(a.token) })).statusCode).toBe(204);
-    expect((await app.inject({ url: '/api/v1/sync/webhooks', headers: bearer(a.token) })).json()).toEqual({ webhooks: [] });
+    expect((await app.inject({ url: '/api/v1/sync/webhooks', headers: bearer(a.token) })).json()).toMatchObject({ webhooks: [] });
     expectProblem(await app.inject({ method: 'DELETE', url: `/api/v1/sync/webhooks/${webhookId}`, headers: bearer(a.token) }), 404);
     const row = await asSystem(platform, a.id, (scope) => scope.trx.selectFrom('sync_webhooks').select(['secret_enc', 'disabled_at']).where('id', '=', webhookId).executeTakeFirstOrThrow());
     expect(row).toEqual({ secret_enc: '', disabled_at: expect.any(Date) });

@@ -189,6 +189,12 @@ export async function listWebhooks(scope: TenantScope): Promise<SyncWebhook[]> {
   return rows.map(toWebhook);
 }
 
+/** The number (seq) of the school's newest change event, for replays to be asked from; null before any. */
+export async function latestChangeSeq(scope: TenantScope): Promise<number | null> {
+  const row = await scope.trx.selectFrom('sync_change_events').select(sql<string | null>`max(seq)::text`.as('seq')).executeTakeFirst();
+  return row?.seq == null ? null : Number(row.seq);
+}
+
 /** Removes a webhook: queued deliveries to it are dropped and its secret is erased. */
 export async function deleteWebhook(scope: TenantScope, id: string): Promise<void> {
   const row = await scope.trx

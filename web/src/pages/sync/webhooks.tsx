@@ -25,7 +25,7 @@ export function SyncWebhooks() {
   usePageTitle('Webhooks – Custos');
   const session = useSignedIn();
   const share = can(session, 'sync.sharing');
-  const [list, reload] = useApi<{ webhooks: SyncWebhook[] }>('/api/v1/sync/webhooks');
+  const [list, reload] = useApi<{ webhooks: SyncWebhook[]; latestSeq: number | null }>('/api/v1/sync/webhooks');
   // Names for the apps (and the choice of app), for those who may see them.
   const [clients] = useApi<{ apiClients: SyncApiClient[] }>(share ? '/api/v1/sync/api-clients' : null);
   const [sharing] = useApi<SharingOverview>(share ? '/api/v1/sync/sharing' : null);
@@ -102,6 +102,7 @@ export function SyncWebhooks() {
                   hook={hook}
                   who={granteeName(hook.grantee)}
                   manage={share}
+                  latestSeq={list.state === 'loaded' ? list.data.latestSeq : null}
                   onDone={(result, focusList) => {
                     setOutcome(result);
                     if (focusList) {
@@ -129,7 +130,20 @@ export function SyncWebhooks() {
   );
 }
 
-function WebhookPanel({ hook, who, manage, onDone }: { hook: SyncWebhook; who: string; manage: boolean; onDone: (outcome: Outcome, focusList?: boolean) => void }) {
+function WebhookPanel({
+  hook,
+  who,
+  manage,
+  latestSeq,
+  onDone,
+}: {
+  hook: SyncWebhook;
+  who: string;
+  manage: boolean;
+  /** The school's newest change number, so a replay can be asked from a number that exists. */
+  latestSeq: number | null;
+  onDone: (outcome: Outcome, focusList?: boolean) => void;
+}) {
   const actorName = useActorNames();
   const [busy, setBusy] = useState(false);
   const [sinceSeq, setSinceSeq] = useState('0');
@@ -210,7 +224,7 @@ function WebhookPanel({ hook, who, manage, onDone }: { hook: SyncWebhook; who: s
             <TextField
               id={replayId}
               label="Send again the changes after number"
-              hint="If the app missed deliveries: the number (seq) of the last change it received. 0 sends every change again."
+              hint={`If the app missed deliveries: the number (seq) of the last change it received. 0 sends every change again. ${latestSeq === null ? 'There are no changes yet.' : `The newest change is number ${latestSeq}.`}`}
               inputMode="numeric"
               autoComplete="off"
               className="input--code"
