@@ -201,6 +201,10 @@ describe('identity journey in a browser', () => {
   });
 
   it('a forgotten password is reset from the emailed link, and the old one stops working', async () => {
+    // The sign-out just before leaves calls in flight (the MFA page's enrolment, the session re-read):
+    // let the sign-in page settle before leaving it, or a late answer may land after the click.
+    await expectHeading(page, 'Sign in');
+    await page.waitForLoadState('networkidle');
     await page.getByRole('link', { name: 'Forgotten your password?' }).click();
     await expectHeading(page, 'Reset your password');
     await page.getByLabel('Email address').fill(colleague.email);

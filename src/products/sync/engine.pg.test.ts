@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem, createTestOrganisation } from '../../../test/factories.ts';
 import { startTestPlatform, type TestPlatform } from '../../../test/harness.ts';
 import { SYSTEM_ACTOR, systemMeta, type TenantContext } from '../../platform/tenancy/tenant-scope.ts';
-import { runImport, SyncRunInProgressError, type RunRequest } from './engine.ts';
+import { runImport, SYNC_RUN_LOCK_PREFIX, SyncRunInProgressError, type RunRequest } from './engine.ts';
+import { isSharingPaused, setSharingPaused } from './sharing.ts';
 import { getRun } from './runs.ts';
 import { fakeSchool } from './testing/fake-school.ts';
 
@@ -70,6 +71,26 @@ describe('sync engine on PostgreSQL: one run per school at a time', () => {
     const next = await runImport(platform, context, batch, request);
     expect(next.status).toBe('succeeded');
     expect(Object.values(next.created).reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it('never keeps "stop all sharing" waiting behind a run: the run lock is not the sync_state row', async () => {
+    const context = await newSchool();
+    await runImport(platform, context, fakeSchool({ pupils: 5, seed: 9, attendanceDays: 1 }), request);
+    // Another process holds the school's run lock, as a long import's data transaction does.
+    const holder = new pg.Client({ connectionString: platform.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [SYNC_RUN_LOCK_PREFIX + context.tenantId]);
+      await expect(runImport(platform, context, fakeSchool({ pupils: 5, seed: 9, attendanceDays: 1 }), request)).rejects.toBeInstanceOf(SyncRunInProgressError);
+      const paused = asSystem(platform, context.tenantId, (scope) => setSharingPaused({ queue: platform.queue }, scope, true));
+      const outcome = await Promise.race([paused.then(() => 'paused'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000))]);
+      expect(outcome).toBe('paused');
+      expect(await asSystem(platform, context.tenantId, isSharingPaused)).toBe(true);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
   });
 
   it('lets exactly one of two runs started together hold the school, and the other either waits its turn or gets a 409', async () => {

@@ -36,7 +36,7 @@ export interface RunSummary {
   errors: ImportProblem[];
 }
 
-/** Another import of the same school holds its sync_state row: one run per school at a time. */
+/** Another import of the same school holds its run lock: one run per school at a time. */
 export class SyncRunInProgressError extends ConflictError {
   constructor() {
     super('another import is running for this school; try again when it has finished');
@@ -157,22 +157,19 @@ async function requireSchool(scope: TenantScope): Promise<void> {
   if (org.status !== 'active') throw new ConflictError('the organisation is cancelled');
 }
 
+/** Prefix of the advisory-lock key one import of a school holds (hashtextextended of prefix + school id). */
+export const SYNC_RUN_LOCK_PREFIX = 'custos.sync-run:';
+
 /**
- * Locks the school's sync_state row for the rest of the transaction, or refuses at once when
- * another run holds it (NOWAIT): a second import gets a 409 rather than waiting behind the first.
- * The row is created only when missing: an INSERT … ON CONFLICT would wait for a run that has
- * already updated the row (its freshness stamps) instead of refusing.
+ * Takes the school's run lock for the rest of the transaction, or refuses at once when another run
+ * holds it: a second import gets a 409 rather than waiting behind the first. It is an advisory lock,
+ * not a lock on the school's sync_state row, so that "stop all sharing" (a write to that row) never
+ * waits for an import to finish. The row itself is made here when missing (its freshness stamps).
  */
 async function lockSchool(scope: TenantScope): Promise<void> {
-  const lock = () => sql`SELECT tenant_id FROM sync_state WHERE tenant_id = ${scope.tenantId} FOR UPDATE NOWAIT`.execute(scope.trx);
-  try {
-    if ((await lock()).rows.length > 0) return;
-    await sql`INSERT INTO sync_state (tenant_id) VALUES (${scope.tenantId}) ON CONFLICT (tenant_id) DO NOTHING`.execute(scope.trx);
-    await lock();
-  } catch (error) {
-    if ((error as { code?: string }).code === '55P03') throw new SyncRunInProgressError();
-    throw error;
-  }
+  const taken = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${SYNC_RUN_LOCK_PREFIX + scope.tenantId}, 0)) AS locked`.execute(scope.trx);
+  if (!taken.rows[0]?.locked) throw new SyncRunInProgressError();
+  await sql`INSERT INTO sync_state (tenant_id) VALUES (${scope.tenantId}) ON CONFLICT (tenant_id) DO NOTHING`.execute(scope.trx);
 }
 
 async function insertRun(scope: TenantScope, batch: ImportBatch, request: RunRequest, status: 'running' | 'failed'): Promise<string> {

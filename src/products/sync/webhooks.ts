@@ -213,7 +213,7 @@ export async function deleteWebhook(scope: TenantScope, id: string): Promise<voi
 
 /**
  * One event per change of the run, numbered after the school's last. Called inside the run's data
- * transaction, which holds the school's sync_state row: numbers are given out one run at a time.
+ * transaction, which holds the school's run lock: numbers are given out one run at a time.
  */
 export async function recordChangeEvents(scope: TenantScope, runId: string, changes: ChangeRow[]): Promise<void> {
   if (changes.length === 0) return;

@@ -80,7 +80,7 @@ interface Planned {
 }
 
 /**
- * Applies one batch inside the caller's transaction (the school's sync_state row locked). Loads
+ * Applies one batch inside the caller's transaction (the school's run lock held). Loads
  * what the school holds of this source once per entity, checks every reference, then writes only
  * what changed, in bulk statements. Throws on a database error: the caller's transaction then
  * rolls back everything, so a failed run leaves no trace in the data tables.
