@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pdf } from '../products/client-portal/documents/intake/testing/samples.ts';
 import { cliSandbox, onlyJson, type CliSandbox } from './cli-testing.ts';
+
+const run = promisify(execFile);
 
 // Each command is a real process (seconds each on the embedded database): few spawns, many checks.
 const SLOW = 600_000;
@@ -59,6 +63,26 @@ describe('custos portal', () => {
     expect(exported.code, exported.stderr).toBe(0);
     expect(fs.readFileSync(xlsx).subarray(0, 2).toString()).toBe('PK');
     expect(exported.stdout).toMatch(/Wrote 0 invoices/);
+
+    // An invoice from a lines file: a bad line is named and nothing is raised; then one is, and drawn as a PDF.
+    const linesFile = path.join(sandbox.dataDir, 'lines.json');
+    fs.writeFileSync(linesFile, JSON.stringify([{ description: 'Year-end accounts', quantity: 1, unitPricePence: 90_000, vatRate: '20%' }]));
+    const badInvoice = await sandbox.run(['portal', 'raise-invoice', '--org', org.id, '--client', client.id, '--due', '2099-01-31', '--lines', linesFile]);
+    expect(badInvoice.code).toBe(2);
+    expect(badInvoice.stderr).toMatch(/lines\[0\]\.vatRate/);
+    fs.writeFileSync(linesFile, JSON.stringify([{ description: 'Year-end accounts', quantity: 1, unitPricePence: 90_000, vatRate: 'standard' }]));
+    const raised = await sandbox.run(['portal', 'raise-invoice', '--org', org.id, '--client', client.id, '--due', '2099-01-31', '--lines', linesFile, '--json']);
+    expect(raised.code, raised.stderr).toBe(0);
+    const invoice = onlyJson<{ id: string; number: string; grossPence: number }>(raised.stdout);
+    expect(invoice).toMatchObject({ number: 'INV-000001', grossPence: 108_000 });
+    const invoicePdf = path.join(sandbox.dataDir, 'INV-000001.pdf');
+    const drawn = await sandbox.run(['portal', 'invoice-pdf', '--org', org.id, '--invoice', invoice.id, '--out', invoicePdf]);
+    expect(drawn.code, drawn.stderr).toBe(0);
+    const pdfText = (await run('/usr/bin/pdftotext', ['-layout', invoicePdf, '-'])).stdout;
+    expect(pdfText).toContain('Invoice INV-000001');
+    expect(pdfText).toContain('Quayside Bakery Ltd');
+    expect(pdfText).toMatch(/Total\s+£1,080\.00/);
+    expect((await sandbox.run(['portal', 'invoice-pdf', '--org', org.id, '--invoice', invoice.id, '--out', invoicePdf])).code).toBe(2);
 
     // The uploaded (unsigned) file is not a signed document: exit 3, said plainly.
     const verified = await sandbox.run(['portal', 'verify', '--document', document.id, '--file', out]);

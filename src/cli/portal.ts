@@ -9,6 +9,8 @@ import { scanHookFromSetting } from '../products/client-portal/documents/intake/
 import { storeUpload } from '../products/client-portal/documents/upload.ts';
 import { verifySignedFile } from '../products/client-portal/flows/evidence.ts';
 import { invoiceExportRows } from '../products/client-portal/invoices/export.ts';
+import { loadInvoicePdfInput, renderInvoicePdf } from '../products/client-portal/invoices/invoice-pdf.ts';
+import { createInvoice, type CreateInvoiceInput } from '../products/client-portal/invoices/invoices.ts';
 import { writeInvoicesWorkbook } from '../products/client-portal/payments/excel.ts';
 import { addToBalance, practiceBalance } from '../products/client-portal/practice.ts';
 import { purgeClosedPractices } from '../products/client-portal/retention.ts';
@@ -190,6 +192,51 @@ export function registerPortalCommands(program: Command): void {
     const rows = await withPlatform(options, (platform) => inOrganisation(platform, options.org, (scope) => invoiceExportRows(scope, status ? { status } : {})));
     const totals = await writeInvoicesWorkbook(rows, fs.createWriteStream(options.out, { flags: 'wx', mode: 0o600 }));
     print(`Wrote ${totals.rowCount} invoices to ${options.out} (gross £${(totals.grossPence / 100).toFixed(2)}).`);
+  });
+
+  withDataOption(
+    portal
+      .command('raise-invoice')
+      .description("raise an invoice to one of the practice's clients (its users are emailed)")
+      .requiredOption('--org <id>', "the practice's organisation id")
+      .requiredOption('--client <id>', 'the client to invoice')
+      .requiredOption('--due <date>', 'the due date, YYYY-MM-DD')
+      .requiredOption('--lines <file>', 'a JSON file: [{"description", "quantity", "unitPricePence", "vatRate": standard|reduced|zero|exempt|outside-scope}]')
+      .option('--issued <date>', 'the issue date, YYYY-MM-DD (default today)')
+      .option('--number <number>', 'the invoice number (default: the next INV-000123)')
+      .option('--json', 'print the invoice as JSON'),
+  ).action(async (options: OrgOptions & { client: string; due: string; lines: string; issued?: string; number?: string }) => {
+    requireUuid('client', options.client, 'must be a client id');
+    let lines: unknown;
+    try {
+      lines = JSON.parse(fs.readFileSync(options.lines, 'utf8'));
+    } catch (error) {
+      const missing = (error as { code?: string }).code === 'ENOENT';
+      throw new ValidationError([{ field: 'lines', reason: missing ? 'file was not found' : 'must be a JSON file holding an array of lines' }]);
+    }
+    const input = { clientId: options.client, dueOn: options.due, lines, ...(options.issued ? { issuedOn: options.issued } : {}), ...(options.number ? { number: options.number } : {}) };
+    const invoice = await withPlatform(
+      options,
+      (platform) => inOrganisation(platform, options.org, (scope) => createInvoice(platform.queue, scope, input as CreateInvoiceInput, platform.config.publicUrl)),
+      { sendsJobs: true },
+    );
+    if (options.json) return printJson(invoice);
+    print(`Raised ${invoice.number}: £${(invoice.grossPence / 100).toFixed(2)} (VAT £${(invoice.vatPence / 100).toFixed(2)}), due ${invoice.dueOn}. Id ${invoice.id}.`);
+  });
+
+  withDataOption(
+    portal
+      .command('invoice-pdf')
+      .description('write an invoice as a PDF (once paid, it is the receipt too)')
+      .requiredOption('--org <id>', "the practice's organisation id")
+      .requiredOption('--invoice <id>', 'the invoice')
+      .requiredOption('--out <path>', 'the .pdf file to write (must not exist)'),
+  ).action(async (options: OrgOptions & { invoice: string; out: string }) => {
+    requireUuid('invoice', options.invoice, 'must be an invoice id');
+    if (fs.existsSync(options.out)) throw new ValidationError([{ field: 'out', reason: 'already exists; choose a new file name' }]);
+    const input = await withPlatform(options, (platform) => inOrganisation(platform, options.org, (scope) => loadInvoicePdfInput(scope, options.invoice)));
+    fs.writeFileSync(options.out, await renderInvoicePdf(input), { flag: 'wx', mode: 0o600 });
+    print(`Wrote invoice ${input.invoice.number} (${input.invoice.status}) to ${options.out}.`);
   });
 
   withDataOption(

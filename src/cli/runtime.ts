@@ -167,9 +167,11 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   expiresInDays: '--expires-days',
 };
 
+/** The flag a field came from; a field inside a file's content (`lines[0].vatRate`) is named after it. */
 function flagFor(field: string): string {
-  const head = field.split('.')[0] ?? field;
-  return FLAG_FOR_FIELD[head] ?? `--${head.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const head = field.split(/[.[]/)[0] || field;
+  const flag = FLAG_FOR_FIELD[head] ?? `--${head.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return field.startsWith(`${head}[`) ? `${flag} ${field}` : flag;
 }
 
 /**

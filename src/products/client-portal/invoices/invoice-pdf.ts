@@ -2,7 +2,9 @@ import { PDFDocument, type PDFFont, type PDFPage, rgb, StandardFonts } from 'pdf
 import { formatPence, type VatRate } from '../payments/money.ts';
 import { wrapText } from '../signing/text-layout.ts';
 import { toFontSafeText } from '../signing/winansi.ts';
-import type { Invoice } from './invoices.ts';
+import type { TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
+import { getClient } from '../clients.ts';
+import { getInvoice, type Invoice } from './invoices.ts';
 
 /**
  * An invoice as a PDF, for the client's records and the practice's: who it is from and to, the
@@ -17,6 +19,14 @@ export interface InvoicePdfInput {
   clientName: string;
   /** When the PDF is made (printed at the foot). */
   at: Date;
+}
+
+/** What the PDF needs, read in the caller's transaction (404 for an invoice the caller cannot see). */
+export async function loadInvoicePdfInput(scope: TenantScope, invoiceId: string): Promise<InvoicePdfInput> {
+  const invoice = await getInvoice(scope, invoiceId);
+  const client = await getClient(scope, invoice.clientId);
+  const practice = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  return { invoice, clientName: client.name, practiceName: practice.name, at: new Date() };
 }
 
 const A4: [number, number] = [595.28, 841.89];

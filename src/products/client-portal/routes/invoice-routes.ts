@@ -9,12 +9,11 @@ import { requestMeta, tenantHandler } from '../../../http/tenant-route.ts';
 import type { TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import { callStripe, invoiceCheckoutRequest, OnlinePaymentNotSetUpError, prepareInvoiceCheckout, recordInvoiceCheckout } from '../invoices/checkout.ts';
 import { invoiceExportRows } from '../invoices/export.ts';
-import { renderInvoicePdf } from '../invoices/invoice-pdf.ts';
+import { loadInvoicePdfInput, renderInvoicePdf } from '../invoices/invoice-pdf.ts';
 import { createInvoice, getInvoice, listInvoices, ukToday, voidInvoice, type CreateInvoiceInput, type InvoiceListQuery } from '../invoices/invoices.ts';
 import { invoiceReceipt } from '../invoices/receipt.ts';
 import { listPurchases, pricePurchase, purchaseCheckoutRequest, recordPurchase, type PurchaseInput } from '../invoices/purchases.ts';
 import { handleStripeWebhook } from '../invoices/settle.ts';
-import { getClient } from '../clients.ts';
 import { writeInvoicesWorkbook } from '../payments/excel.ts';
 import { VAT_RATES } from '../payments/money.ts';
 import { createStripePayments } from '../payments/stripe.ts';
@@ -233,12 +232,7 @@ export async function invoiceRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       // Read in one short transaction; drawn with no database connection held.
-      const input = await tenantHandler(async (_request: FastifyRequest, scope: TenantScope) => {
-        const invoice = await getInvoice(scope, request.params.id);
-        const client = await getClient(scope, invoice.clientId);
-        const practice = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
-        return { invoice, clientName: client.name, practiceName: practice.name, at: new Date() };
-      })(request, reply);
+      const input = await tenantHandler(async (_request: FastifyRequest, scope: TenantScope) => loadInvoicePdfInput(scope, request.params.id))(request, reply);
       const pdf = await renderInvoicePdf(input);
       return reply
         .header('content-type', 'application/pdf')
