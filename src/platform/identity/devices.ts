@@ -3,6 +3,7 @@ import { enqueueMail, type MailMessage } from '../mail/mail.ts';
 import type { Platform } from '../platform.ts';
 import type { TenantScope } from '../tenancy/tenant-scope.ts';
 import { ipThrottleGroup } from './ip.ts';
+import { organisationName } from '../organisations/name.ts';
 
 /**
  * New-device alerts. A "device" is deliberately coarse: the browser family and operating system
@@ -82,21 +83,21 @@ export async function noteSignInDevice(platform: Platform, scope: TenantScope, u
   if (others.n === 0) return { newDevice: true };
 
   const user = await scope.trx.selectFrom('users').select('email_enc').where('id', '=', userId).executeTakeFirstOrThrow();
-  const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  const orgName = await organisationName(scope);
   const to = scope.cipher.open('users.email', user.email_enc);
-  await enqueueMail(platform.queue, scope, newDeviceMail(to, organisation.name, now, description, platform.config.publicUrl));
+  await enqueueMail(platform.queue, scope, newDeviceMail(to, orgName, now, description, platform.config.publicUrl));
   return { newDevice: true };
 }
 
 export const NEW_DEVICE_SUBJECT = 'New sign-in to your Custos account';
 
-export function newDeviceMail(to: string, organisationName: string, at: Date, device: string, publicUrl: string): MailMessage {
+export function newDeviceMail(to: string, orgName: string, at: Date, device: string, publicUrl: string): MailMessage {
   const when = `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   return {
     to,
     subject: NEW_DEVICE_SUBJECT,
     text:
-      `Someone signed in to your Custos account at ${organisationName} from a device or network we have not seen you use before.\n\n` +
+      `Someone signed in to your Custos account at ${orgName} from a device or network we have not seen you use before.\n\n` +
       `When:   ${when}\n` +
       `Device: ${device}\n\n` +
       'If this was you, you need do nothing.\n\n' +

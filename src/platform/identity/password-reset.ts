@@ -15,6 +15,7 @@ import { passwordResetMail } from './identity-mail.ts';
 import { hashPassword } from './password-hash.ts';
 import { revokeSessions } from './sessions.ts';
 import { newSecret } from './tokens.ts';
+import { organisationName } from '../organisations/name.ts';
 
 /**
  * "Forgotten password": a single-use link by email, then a new password. The request never says
@@ -53,7 +54,7 @@ async function issueReset(platform: Platform, scope: TenantScope, userId: string
   const user = await scope.trx.selectFrom('users').select(['id', 'email_enc', 'status']).where('id', '=', userId).forUpdate().executeTakeFirst();
   // Invited people set their password through their invitation; disabled ones not at all.
   if (!user || user.status !== 'active') return;
-  const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  const orgName = await organisationName(scope);
   const now = new Date();
   await retireUnusedResets(scope, user.id, now);
   const { secret, hash } = newSecret();
@@ -70,7 +71,7 @@ async function issueReset(platform: Platform, scope: TenantScope, userId: string
   await recordAudit(scope, { action: 'user.password_reset_requested', target: { type: 'user', id: user.id } });
   const email = scope.cipher.open('users.email', user.email_enc);
   const resetUrl = `${platform.config.publicUrl}/reset-password/${secret}`;
-  await enqueueMail(platform.queue, scope, passwordResetMail(email, organisation.name, resetUrl, PASSWORD_RESET_TTL_MINUTES));
+  await enqueueMail(platform.queue, scope, passwordResetMail(email, orgName, resetUrl, PASSWORD_RESET_TTL_MINUTES));
 }
 
 /**

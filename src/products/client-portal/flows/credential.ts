@@ -2,6 +2,7 @@ import { recordAudit } from '../../../platform/audit/audit-writer.ts';
 import type { TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import { requirePractice } from '../practice.ts';
 import { createPracticeCertificate, type PracticeCredential } from '../signing/index.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 /**
  * The practice's signing credential, made on first use: an RSA key and self-signed certificate
@@ -10,7 +11,7 @@ import { createPracticeCertificate, type PracticeCredential } from '../signing/i
  */
 export async function practiceCredential(scope: TenantScope): Promise<PracticeCredential & { fingerprintSha256: string }> {
   await requirePractice(scope);
-  const org = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  const orgName = await organisationName(scope);
   // Locked: two first signatures at once make one credential, not two.
   const row = await scope.trx
     .selectFrom('portal_practice')
@@ -20,13 +21,13 @@ export async function practiceCredential(scope: TenantScope): Promise<PracticeCr
     .executeTakeFirstOrThrow();
   if (row.signing_p12_enc && row.signing_passphrase_enc && row.signing_fingerprint) {
     return {
-      name: org.name,
+      name: orgName,
       p12: Buffer.from(scope.cipher.open('portal.signing.p12', row.signing_p12_enc), 'base64'),
       passphrase: scope.cipher.open('portal.signing.passphrase', row.signing_passphrase_enc),
       fingerprintSha256: row.signing_fingerprint,
     };
   }
-  const made = createPracticeCertificate({ practiceName: org.name, practiceId: scope.tenantId, validYears: 5 });
+  const made = createPracticeCertificate({ practiceName: orgName, practiceId: scope.tenantId, validYears: 5 });
   await scope.trx
     .updateTable('portal_practice')
     .set({
@@ -43,5 +44,5 @@ export async function practiceCredential(scope: TenantScope): Promise<PracticeCr
     target: { type: 'organisation', id: scope.tenantId },
     changes: { fingerprintSha256: { after: made.fingerprintSha256 }, notAfter: { after: made.notAfter.toISOString() } },
   });
-  return { name: org.name, p12: made.p12, passphrase: made.passphrase, fingerprintSha256: made.fingerprintSha256 };
+  return { name: orgName, p12: made.p12, passphrase: made.passphrase, fingerprintSha256: made.fingerprintSha256 };
 }

@@ -10,6 +10,7 @@ import { parseOrThrow } from '../../../platform/validation.ts';
 import { actorLabel, getClient } from '../clients.ts';
 import { freeSigningCredits, NoSigningCreditsError } from '../practice.ts';
 import { describeActor, flowTimeline, recordFlowEvent, type FlowEvent } from './events.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 /** How long before the first reminder, and between reminders, while a flow waits. */
 export const REMINDER_INTERVAL_DAYS = 3;
@@ -183,12 +184,12 @@ export async function sendFlow(queue: JobQueue, scope: TenantScope, input: SendF
     target: { type: 'portal_flow', id: row.id },
     changes: { kind: { after: data.kind }, client: { after: data.clientId }, recipient: { after: data.recipientUserId }, documents: { after: unique.length } },
   });
-  const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  const orgName = await organisationName(scope);
   await enqueueMail(queue, scope, {
     to: await recipientEmail(scope, data.recipientUserId),
-    subject: `${organisation.name} has sent you ${data.kind === 'signature' ? 'a document to sign' : 'documents to approve'}`,
+    subject: `${orgName} has sent you ${data.kind === 'signature' ? 'a document to sign' : 'documents to approve'}`,
     text:
-      `${organisation.name} has sent you “${data.title}” (${unique.length} document${unique.length === 1 ? '' : 's'}) to ${data.kind === 'signature' ? 'sign' : 'approve'}.\n\n` +
+      `${orgName} has sent you “${data.title}” (${unique.length} document${unique.length === 1 ? '' : 's'}) to ${data.kind === 'signature' ? 'sign' : 'approve'}.\n\n` +
       `Sign in to your portal to see it:\n${portalUrl}/portal/flows/${row.id}\n` +
       (expiresAt ? `\nPlease respond by ${expiresAt.toUTCString()}.\n` : ''),
   });

@@ -5,6 +5,7 @@ import { toFontSafeText } from '../signing/winansi.ts';
 import type { TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import { getClient } from '../clients.ts';
 import { getInvoice, type Invoice } from './invoices.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 /**
  * An invoice as a PDF, for the client's records and the practice's: who it is from and to, the
@@ -25,8 +26,8 @@ export interface InvoicePdfInput {
 export async function loadInvoicePdfInput(scope: TenantScope, invoiceId: string): Promise<InvoicePdfInput> {
   const invoice = await getInvoice(scope, invoiceId);
   const client = await getClient(scope, invoice.clientId);
-  const practice = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
-  return { invoice, clientName: client.name, practiceName: practice.name, at: new Date() };
+  const practiceName = await organisationName(scope);
+  return { invoice, clientName: client.name, practiceName: practiceName, at: new Date() };
 }
 
 const A4: [number, number] = [595.28, 841.89];

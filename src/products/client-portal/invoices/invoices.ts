@@ -11,6 +11,7 @@ import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
 import { formatQuantity, parseInvoiceLines, VAT_RATE_PERCENT, VAT_RATES, type VatRate, type VatSummaryRow } from '../payments/money.ts';
 import { requirePractice } from '../practice.ts';
 import { invoiceIssued } from '../reminders/wording.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 /**
  * Invoices a practice raises to its clients. Lines (descriptions included) are sealed as one JSON
@@ -277,8 +278,8 @@ export async function createInvoice(queue: JobQueue, scope: TenantScope, input: 
       dueOn: { after: data.dueOn },
     },
   });
-  const practice = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
-  await mailClientUsers(queue, scope, data.clientId, invoiceIssued(practice.name, { id, number, grossPence: totals.grossPence, vatPence: totals.vatPence, currency: 'gbp', dueOn: data.dueOn }, portalUrl));
+  const practiceName = await organisationName(scope);
+  await mailClientUsers(queue, scope, data.clientId, invoiceIssued(practiceName, { id, number, grossPence: totals.grossPence, vatPence: totals.vatPence, currency: 'gbp', dueOn: data.dueOn }, portalUrl));
   return getInvoice(scope, id);
 }
 

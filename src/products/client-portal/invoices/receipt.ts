@@ -2,6 +2,7 @@ import { ConflictError } from '../../../platform/errors.ts';
 import type { TenantScope } from '../../../platform/tenancy/tenant-scope.ts';
 import type { VatSummaryRow } from '../payments/money.ts';
 import { getInvoice } from './invoices.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 export interface InvoiceReceipt {
   invoiceId: string;
@@ -21,12 +22,12 @@ export interface InvoiceReceipt {
 export async function invoiceReceipt(scope: TenantScope, invoiceId: string): Promise<InvoiceReceipt> {
   const invoice = await getInvoice(scope, invoiceId);
   if (invoice.status !== 'paid' || !invoice.paidAt) throw new ConflictError(`invoice ${invoice.number} is not paid, so it has no receipt`);
-  const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  const orgName = await organisationName(scope);
   return {
     invoiceId: invoice.id,
     clientId: invoice.clientId,
     number: invoice.number,
-    practiceName: organisation.name,
+    practiceName: orgName,
     paidAt: invoice.paidAt,
     paymentReference: invoice.paymentReference,
     currency: invoice.currency,

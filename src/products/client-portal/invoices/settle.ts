@@ -9,6 +9,7 @@ import { formatPence } from '../payments/money.ts';
 import type { InvoicePaymentEvent, StripePayments } from '../payments/stripe.ts';
 import { OnlinePaymentNotSetUpError, parsePaymentReference, PaymentRefusedError } from './checkout.ts';
 import { settlePurchase, type SettleOutcome } from './purchases.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 /**
  * Stripe's webhook: the one place a payment becomes "paid". Answers, as Stripe reads them:
@@ -130,12 +131,12 @@ async function queueReceipts(
   invoice: { id: string; clientId: string; number: string; grossPence: number; vatPence: number; paidAt: Date; paymentReference: string | null },
   publicUrl: string,
 ): Promise<void> {
-  const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  const orgName = await organisationName(scope);
   const paidOn = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', dateStyle: 'long', timeStyle: 'short' }).format(invoice.paidAt);
   await mailClientUsers(queue, scope, invoice.clientId, {
-    subject: `Receipt: ${organisation.name} received your payment for invoice ${invoice.number}`,
+    subject: `Receipt: ${orgName} received your payment for invoice ${invoice.number}`,
     text:
-      `${organisation.name} has received your payment of ${formatPence(invoice.grossPence)} (including VAT of ${formatPence(invoice.vatPence)}) for invoice ${invoice.number}.\n\n` +
+      `${orgName} has received your payment of ${formatPence(invoice.grossPence)} (including VAT of ${formatPence(invoice.vatPence)}) for invoice ${invoice.number}.\n\n` +
       `Paid: ${paidOn} (UK time)\n` +
       (invoice.paymentReference ? `Payment reference: ${invoice.paymentReference}\n` : '') +
       `\nThe invoice and its receipt are in your portal:\n${publicUrl}/portal/invoices/${invoice.id}\n`,

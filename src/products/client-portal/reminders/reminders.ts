@@ -9,6 +9,7 @@ import { recordFlowEvent } from '../flows/events.ts';
 import { requestTitle, sealClearTitles } from '../requests/titles.ts';
 import { REMINDER_INTERVAL_DAYS } from '../flows/flows.ts';
 import { flowReminder, invoiceReminder, requestReminder, storageEnding, type ReminderWording } from './wording.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 /**
  * One reminder engine for everything a practice waits on: flows (approval or signature), requests
@@ -107,7 +108,7 @@ const remindStorageEnding: Step = async (scope, pass) => {
     .skipLocked()
     .execute();
   if (terms.length === 0) return 0;
-  const practice = await practiceName(scope);
+  const practice = await organisationName(scope);
   const admins = await activeAdminAddresses(scope);
   for (const term of terms) {
     await send(scope, pass, admins, storageEnding(practice, { bytes: Number(term.quantity) * 1024 ** 3, expiresAt: new Date(term.expires_at!) }, pass.portalUrl));
@@ -158,7 +159,7 @@ const remindFlows: Step = async (scope, pass) => {
     .skipLocked()
     .execute();
   if (flows.length === 0) return 0;
-  const practice = await practiceName(scope);
+  const practice = await organisationName(scope);
   const members = await clientUserAddresses(scope, flows.map((f) => f.client_id));
   const sent: string[] = [];
   for (const flow of flows) {
@@ -186,7 +187,7 @@ const remindRequests: Step = async (scope, pass) => {
     .skipLocked()
     .execute();
   if (requests.length === 0) return 0;
-  const practice = await practiceName(scope);
+  const practice = await organisationName(scope);
   const members = await clientUserAddresses(scope, requests.map((r) => r.client_id));
   const sent: string[] = [];
   for (const request of requests) {
@@ -224,7 +225,7 @@ const remindInvoices: Step = async (scope, pass) => {
     .skipLocked()
     .execute();
   if (invoices.length === 0) return 0;
-  const practice = await practiceName(scope);
+  const practice = await organisationName(scope);
   const members = await clientUserAddresses(scope, invoices.map((i) => i.client_id));
   const sent: string[] = [];
   for (const invoice of invoices) {
@@ -265,9 +266,4 @@ async function reschedule(scope: TenantScope, table: ReminderTable, claimed: str
   if (skipped.length > 0) {
     await sql`UPDATE ${sql.table(table)} SET next_reminder_at = ${next}::timestamptz WHERE id IN (${sql.join(skipped)})`.execute(scope.trx);
   }
-}
-
-async function practiceName(scope: TenantScope): Promise<string> {
-  const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
-  return organisation.name;
 }

@@ -15,6 +15,7 @@ import type { AnswerValue, Questionnaire } from './questions.ts';
 import { requestsTrx } from './tables.ts';
 import { getTemplate } from './templates.ts';
 import { requestTitle, sealedTitle } from './titles.ts';
+import { organisationName } from '../../../platform/organisations/name.ts';
 
 /**
  * Information requests: the practice asks a client user of a client to answer a questionnaire
@@ -212,10 +213,10 @@ export const nextReminder = () => new Date(Date.now() + REMINDER_INTERVAL_DAYS *
 
 /** Emails the request's recipient (queued in this transaction; the message is sealed in the queue). */
 export async function tellRecipient(queue: JobQueue, scope: TenantScope, request: { id: string; recipientUserId: string }, portalUrl: string, subject: (practice: string) => string, body: string): Promise<void> {
-  const organisation = await scope.trx.selectFrom('organisations').select('name').where('id', '=', scope.tenantId).executeTakeFirstOrThrow();
+  const orgName = await organisationName(scope);
   await enqueueMail(queue, scope, {
     to: await recipientEmail(scope, request.recipientUserId),
-    subject: subject(organisation.name),
+    subject: subject(orgName),
     text: `${body}\n\nSign in to your portal to see it:\n${portalUrl}/portal/requests/${request.id}\n`,
   });
 }
