@@ -226,6 +226,7 @@ describe('invoices paid online, end to end', () => {
     expect(text).toContain(`payment reference ${paymentIntent}`);
     expect(text).toMatch(/PAID on \d+ \w+ \d{4}/);
     expectProblem(await app.inject({ url: `/api/v1/portal/invoices/${invoiceId}/pdf`, headers: outsider.read }), 404);
+    expect(expectProblem(await app.inject({ url: '/api/v1/portal/invoices/INV-000001/pdf', headers: payer.read }), 400).errors).toEqual([expect.objectContaining({ field: 'id' })]);
 
     expect(expectProblem(await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${invoiceId}/checkout`, headers: payer.write }), 409).detail).toMatch(/already paid/);
     expectProblem(await app.inject({ method: 'POST', url: `/api/v1/portal/invoices/${invoiceId}/void`, headers: staff.write }), 409);
